@@ -1,0 +1,139 @@
+//! The local control API: JSON lines on a Unix socket in `.tandem/`, used by the CLI and by
+//! external agents to talk to the running peer.
+//!
+//! One request per line, one response per line: `{"op":"status"}` →
+//! `{"ok":true,"result":{...}}` or `{"ok":false,"error":"what went wrong"}`.
+
+use crate::members::Role;
+use crate::node::Node;
+use crate::Error;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+
+/// Longest request line accepted.
+const MAX_LINE: usize = 1024 * 1024;
+
+/// A request to the running peer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Everything `tandem status` shows.
+    Status,
+    /// A new invite code.
+    Invite {
+        /// editor or viewer.
+        role: Role,
+        /// Validity in seconds.
+        ttl_secs: u64,
+    },
+}
+
+/// A response line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Response {
+    /// Whether the request succeeded.
+    pub ok: bool,
+    /// The result, when ok.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
+    /// The error, when not ok.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Whether a peer already answers on this socket (a stale socket file is removed).
+pub async fn is_served(socket: &Path) -> bool {
+    if UnixStream::connect(socket).await.is_ok() {
+        return true;
+    }
+    if socket.exists() {
+        let _ = std::fs::remove_file(socket);
+    }
+    false
+}
+
+/// Serves the control socket for `node` until the process ends.
+pub async fn serve(node: Node, socket: &Path) -> Result<(), Error> {
+    let listener = UnixListener::bind(socket).map_err(|e| Error::io(format!("could not open the control socket {}", socket.display()), e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600));
+    }
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(handle(node.clone(), stream));
+        }
+    });
+    Ok(())
+}
+
+async fn handle(node: Node, stream: UnixStream) {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read.take(MAX_LINE as u64 * 16)).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let resp = match serde_json::from_str::<Request>(&line) {
+            Ok(req) => answer(&node, req).await,
+            Err(e) => Err(format!("bad request: {e}")),
+        };
+        let resp = match resp {
+            Ok(v) => Response { ok: true, result: Some(v), error: None },
+            Err(e) => Response { ok: false, result: None, error: Some(e) },
+        };
+        let mut out = serde_json::to_vec(&resp).unwrap_or_default();
+        out.push(b'\n');
+        if write.write_all(&out).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn answer(node: &Node, req: Request) -> Result<serde_json::Value, String> {
+    match req {
+        Request::Status => {
+            let status = node.status().await.map_err(|e| e.to_string())?;
+            serde_json::to_value(status).map_err(|e| e.to_string())
+        }
+        Request::Invite { role, ttl_secs } => node
+            .invite(role, Duration::from_secs(ttl_secs))
+            .await
+            .map(serde_json::Value::String)
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// Why the CLI could not get an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Nobody serves the socket.
+    #[error("no peer is running for {0}; start one with `tandem serve {0}`")]
+    NotRunning(String),
+    /// The peer answered with an error.
+    #[error("{0}")]
+    Failed(String),
+    /// The connection broke.
+    #[error("lost the connection to the running peer: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Sends one request to the peer serving `root` and returns its result.
+pub async fn call(root: &Path, socket: &Path, req: &Request) -> Result<serde_json::Value, ClientError> {
+    let stream = UnixStream::connect(socket).await.map_err(|_| ClientError::NotRunning(root.display().to_string()))?;
+    let (read, mut write) = stream.into_split();
+    let mut line = serde_json::to_vec(req).map_err(|e| ClientError::Failed(e.to_string()))?;
+    line.push(b'\n');
+    write.write_all(&line).await?;
+    let mut lines = BufReader::new(read).lines();
+    let Some(reply) = lines.next_line().await? else {
+        return Err(ClientError::Failed("the running peer closed the connection".into()));
+    };
+    let resp: Response = serde_json::from_str(&reply).map_err(|e| ClientError::Failed(format!("bad answer: {e}")))?;
+    if resp.ok {
+        Ok(resp.result.unwrap_or(serde_json::Value::Null))
+    } else {
+        Err(ClientError::Failed(resp.error.unwrap_or_else(|| "unknown error".into())))
+    }
+}

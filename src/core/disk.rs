@@ -1,0 +1,183 @@
+//! The core's side of disk ⇄ CRDT: a save on disk becomes a merged edit, a document change
+//! becomes a guarded write, and our own writes are recognised by content, not echoed.
+
+use super::{Core, DiskEvent, WriteCmd, WriteResult};
+use crate::docs::DocId;
+use crate::events::{Event, Origin};
+use crate::merge;
+use crate::workspace::{ReadOutcome, RelPath};
+use std::collections::BTreeSet;
+
+impl Core {
+    pub(super) fn on_disk(&mut self, ev: DiskEvent) {
+        if let DiskEvent::RootMissing = ev {
+            if !self.root_missing {
+                tracing::error!(root = %self.layout.root.display(), "workspace folder vanished: syncing of files stopped, nothing is deleted");
+                let _ = self.out.events.send(Event::RootMissing);
+            }
+            self.root_missing = true;
+            return;
+        }
+        if !self.layout.root.is_dir() {
+            // A vanishing folder reports its files as removed first: never read that as deletions.
+            return self.on_disk(DiskEvent::RootMissing);
+        }
+        self.root_missing = false;
+        match ev {
+            DiskEvent::Changed(path, outcome) => self.on_file(path, outcome),
+            DiskEvent::Removed(path) => self.on_file(path, ReadOutcome::Missing),
+            DiskEvent::Rescan(scan) => {
+                self.skipped = scan.skipped.into_iter().collect();
+                let mut seen = BTreeSet::new();
+                for (path, text) in scan.files {
+                    seen.insert(path.clone());
+                    self.on_file(path, ReadOutcome::Text(text));
+                }
+                for path in self.docs.live_files() {
+                    if seen.contains(&path) || self.skipped.contains_key(path.as_str()) {
+                        continue;
+                    }
+                    if self.disk_base.contains_key(&path) {
+                        self.on_file(path, ReadOutcome::Missing);
+                    } else {
+                        // Never written here yet (arrived while we were down): write it now.
+                        self.batch.dirty.insert(path);
+                    }
+                }
+            }
+            DiskEvent::RootMissing => {}
+        }
+    }
+
+    fn on_file(&mut self, path: RelPath, outcome: ReadOutcome) {
+        if let Some(in_flight) = self.writing.get(&path) {
+            let ours = match &outcome {
+                ReadOutcome::Text(t) => in_flight.as_deref() == Some(t.as_str()),
+                ReadOutcome::Missing => in_flight.is_none(),
+                ReadOutcome::Skipped(_) => false,
+            };
+            if ours {
+                return; // our own write, seen before the writer confirmed it
+            }
+        }
+        match outcome {
+            ReadOutcome::Text(ours) => {
+                self.skipped.remove(path.as_str());
+                self.on_saved(path, ours);
+            }
+            ReadOutcome::Skipped(why) => {
+                self.skipped.insert(path.to_string(), why);
+            }
+            ReadOutcome::Missing => {
+                self.skipped.remove(path.as_str());
+                if self.disk_base.remove(&path).is_none() {
+                    return;
+                }
+                if let Err(e) = self.store.remove_disk_base(path.as_str()) {
+                    tracing::warn!(path = %path, error = %e, "could not forget disk base");
+                }
+                if !self.may_edit_locally(&path) {
+                    return;
+                }
+                if let Some(update) = self.docs.delete_file(&path) {
+                    tracing::info!(path = %path, "deleted on disk");
+                    self.local_change(DocId::File(path.clone()), update);
+                    self.batch.events.push(Event::FileDeleted { path: path.to_string(), origin: Origin::Disk });
+                }
+            }
+        }
+    }
+
+    fn may_edit_locally(&self, path: &RelPath) -> bool {
+        if self.my_role().is_some_and(crate::members::Role::can_edit) {
+            return true;
+        }
+        tracing::warn!(path = %path, "change on disk not shared: this peer may not edit files");
+        false
+    }
+
+    /// A save on disk: rebase the user's change (base → ours) onto the live text.
+    fn on_saved(&mut self, path: RelPath, ours: String) {
+        let base = self.disk_base.get(&path).cloned();
+        if base.as_deref() == Some(ours.as_str()) {
+            return;
+        }
+        if !self.may_edit_locally(&path) {
+            return;
+        }
+        let splices = match self.docs.live_text(&path) {
+            Some(theirs) => merge::rebase(base.as_deref().unwrap_or(""), &ours, &theirs),
+            // New, or re-created after a delete: the save is the whole truth.
+            None => {
+                let old = self.docs.raw_text(&path).unwrap_or_default();
+                merge::diff(&old, &ours)
+            }
+        };
+        if let Some(update) = self.docs.edit_file(&path, &splices) {
+            tracing::debug!(path = %path, splices = splices.len(), "change on disk");
+            self.local_change(DocId::File(path.clone()), update);
+            self.batch.events.push(Event::FileChanged { path: path.to_string(), origin: Origin::Disk });
+        }
+        self.set_disk_base(&path, ours.clone());
+        if self.docs.live_text(&path).as_deref() != Some(ours.as_str()) {
+            // The merge kept a teammate's concurrent edit: put the merged text on disk.
+            self.batch.dirty.insert(path);
+        }
+    }
+
+    fn set_disk_base(&mut self, path: &RelPath, text: String) {
+        if let Err(e) = self.store.set_disk_base(path.as_str(), &text) {
+            tracing::warn!(path = %path, error = %e, "could not record disk base");
+        }
+        self.disk_base.insert(path.clone(), text);
+    }
+
+    pub(super) fn on_wrote(&mut self, res: WriteResult) {
+        match res {
+            WriteResult::Written(path, text) => {
+                self.writing.remove(&path);
+                self.set_disk_base(&path, text);
+                self.write_out(&path);
+            }
+            WriteResult::Removed(path) => {
+                self.writing.remove(&path);
+                self.disk_base.remove(&path);
+                if let Err(e) = self.store.remove_disk_base(path.as_str()) {
+                    tracing::warn!(path = %path, error = %e, "could not forget disk base");
+                }
+                self.write_out(&path);
+            }
+            WriteResult::Raced(path, now) => {
+                self.writing.remove(&path);
+                self.on_file(path.clone(), now);
+                self.write_out(&path);
+            }
+            WriteResult::Failed(path, why) => {
+                self.writing.remove(&path);
+                tracing::error!(path = %path, error = %why, "could not write file; will retry on the next change");
+            }
+        }
+    }
+
+    /// Sends the document's text to disk if it differs from what is there and no write is in flight.
+    pub(super) fn write_out(&mut self, path: &RelPath) {
+        if self.root_missing || self.writing.contains_key(path) {
+            return;
+        }
+        let want = self.docs.live_text(path);
+        let have = self.disk_base.get(path);
+        let cmd = match (want, have) {
+            (Some(w), Some(h)) if &w == h => return,
+            (Some(w), h) => WriteCmd::Write { path: path.clone(), text: w, expect: h.cloned() },
+            (None, Some(h)) => WriteCmd::Remove { path: path.clone(), expect: h.clone() },
+            (None, None) => return,
+        };
+        let target = match &cmd {
+            WriteCmd::Write { text, .. } => Some(text.clone()),
+            WriteCmd::Remove { .. } => None,
+        };
+        if self.out.writer.send(cmd).is_ok() {
+            self.writing.insert(path.clone(), target);
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! The core: one thread that owns the documents and the store, applies every change (local, disk,
+//! remote) in order, commits them in groups, and only then publishes, acknowledges and writes.
+//!
+//! A single owner keeps the engine free of locks and makes the order "store, then acknowledge,
+//! then publish" easy to see. The thread has a large stack because yrs decoding recurses on
+//! hostile nesting (DESIGN §8).
+
+mod disk;
+mod peers;
+
+use crate::docs::{DocId, DocSet, MemberRecord};
+use crate::events::{Event, Origin};
+use crate::members::Role;
+use crate::net::NetCmd;
+use crate::store::Store;
+use crate::wire::{DocUpdate, DocVector, Envelope, SyncResponse, MAX_GOSSIP_BYTES};
+use crate::workspace::{Layout, ReadOutcome, RelPath, Scan, Skip};
+use libp2p::gossipsub::MessageId;
+use libp2p::PeerId;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// Stack of the core thread: deep enough for any nesting an update under the size cap can hold.
+const CORE_STACK_BYTES: usize = 512 * 1024 * 1024;
+/// Updates per document after which its log is folded into a snapshot.
+const COMPACT_AFTER: u64 = 1000;
+/// Most commands folded into one commit.
+const MAX_BATCH: usize = 1024;
+
+/// A change seen on disk, reported by the watcher or a rescan.
+#[derive(Debug)]
+pub enum DiskEvent {
+    /// The file was (re)read after a change.
+    Changed(RelPath, ReadOutcome),
+    /// The file is gone.
+    Removed(RelPath),
+    /// A full rescan (at start, and after a watcher overflow).
+    Rescan(Scan),
+    /// The workspace folder itself vanished: stop syncing it, delete nothing.
+    RootMissing,
+}
+
+/// The writer's answer to a write request.
+#[derive(Debug)]
+pub enum WriteResult {
+    /// The text is on disk.
+    Written(RelPath, String),
+    /// The file is removed.
+    Removed(RelPath),
+    /// The disk no longer held what we expected (a save raced us): nothing written; this is what
+    /// the disk holds now.
+    Raced(RelPath, ReadOutcome),
+    /// The write failed (disk full, read-only...).
+    Failed(RelPath, String),
+}
+
+/// A request to the disk writer.
+#[derive(Debug)]
+pub enum WriteCmd {
+    /// Write `text`, if the disk still holds `expect` (None: no file).
+    Write { path: RelPath, text: String, expect: Option<String> },
+    /// Remove the file, if the disk still holds `expect`.
+    Remove { path: RelPath, expect: String },
+}
+
+/// What a peer of ours is allowed, as seen by the core.
+#[derive(Debug, Clone, Default)]
+pub struct Membership {
+    /// Every member and role.
+    pub roles: HashMap<PeerId, Role>,
+}
+
+/// Status of the documents, for `tandem status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DocsStatus {
+    /// Synced files.
+    pub files: Vec<FileStatus>,
+    /// Files not synced, with why.
+    pub skipped: Vec<SkippedFile>,
+    /// Members by peer id.
+    pub members: BTreeMap<String, MemberRecord>,
+    /// Stored rows that failed to load and were set aside.
+    pub quarantined: usize,
+    /// Whether the workspace folder is missing (syncing stopped).
+    pub root_missing: bool,
+}
+
+/// One synced file.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FileStatus {
+    /// Workspace-relative path.
+    pub path: String,
+    /// Size in bytes of its UTF-8 text.
+    pub bytes: usize,
+    /// BLAKE3 of the text, hex, first 16 digits.
+    pub hash: String,
+}
+
+/// One file not synced.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SkippedFile {
+    /// Path as found.
+    pub path: String,
+    /// Why, for humans.
+    pub reason: String,
+}
+
+/// Commands to the core.
+pub enum Cmd {
+    /// Something changed on disk.
+    Disk(DiskEvent),
+    /// The writer's outcome.
+    Wrote(WriteResult),
+    /// A gossip message from `source` (its signed author).
+    Gossip { source: PeerId, via: PeerId, id: MessageId, data: Vec<u8> },
+    /// Updates from a sync response of `from`.
+    Synced { from: PeerId, updates: Vec<DocUpdate>, reply: oneshot::Sender<usize> },
+    /// A peer asks for what it misses.
+    SyncRequest { from: PeerId, have: Vec<DocVector>, reply: oneshot::Sender<SyncResponse> },
+    /// A peer redeems an invite token.
+    Join { from: PeerId, token: Vec<u8>, name: String, reply: oneshot::Sender<SyncResponse> },
+    /// Our state vectors, to ask a peer for what we miss.
+    Vectors { reply: oneshot::Sender<Vec<DocVector>> },
+    /// Record an invite token.
+    AddInvite { token: [u8; 16], role: Role, expires_at: u64, reply: oneshot::Sender<Result<(), String>> },
+    /// Replace a file's text (a local edit through the API), acknowledged once stored.
+    SetText { path: RelPath, text: String, reply: oneshot::Sender<Result<(), String>> },
+    /// Read a file's current text.
+    GetText { path: RelPath, reply: oneshot::Sender<Option<String>> },
+    /// Documents' status.
+    Status { reply: oneshot::Sender<DocsStatus> },
+    /// Save a metadata value.
+    SetMeta { key: String, value: Vec<u8> },
+    /// Trust `peer` as the source of the members document until we have one (joining).
+    TrustInviter(PeerId),
+    /// Stop after committing what is pending.
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// Where the core sends what it decided.
+pub struct Outputs {
+    /// To the network task.
+    pub net: mpsc::UnboundedSender<NetCmd>,
+    /// To the disk writer.
+    pub writer: std::sync::mpsc::Sender<WriteCmd>,
+    /// To subscribers.
+    pub events: broadcast::Sender<Event>,
+}
+
+/// The state the core thread owns.
+pub struct Core {
+    me: PeerId,
+    name: String,
+    layout: Layout,
+    store: Store,
+    docs: DocSet,
+    out: Outputs,
+    trust: peers::Trust,
+    // Disk bookkeeping: what we last knew to be on disk, and writes in flight.
+    disk_base: HashMap<RelPath, String>,
+    writing: HashMap<RelPath, Option<String>>,
+    skipped: BTreeMap<String, Skip>,
+    root_missing: bool,
+    quarantined: usize,
+    since_compact: HashMap<DocId, u64>,
+    // The batch being built: written to the store before anything below happens.
+    batch: Batch,
+}
+
+#[derive(Default)]
+struct Batch {
+    rows: Vec<(DocId, Vec<u8>)>,
+    publish: Vec<Envelope>,
+    acks: Vec<oneshot::Sender<Result<(), String>>>,
+    reports: Vec<(MessageId, PeerId, bool)>,
+    dirty: BTreeSet<RelPath>,
+    events: Vec<Event>,
+    touched: BTreeSet<DocId>,
+}
+
+impl Core {
+    /// Loads every document from the store; rows that fail are quarantined, not fatal.
+    pub fn load(me: PeerId, name: String, layout: Layout, store: Store, out: Outputs) -> Result<Core, crate::Error> {
+        let mut docs = DocSet::new(crate::docs::client_id_for(&me, 0));
+        let mut store = store;
+        let mut quarantined = 0;
+        for stored in store.load_all()? {
+            let Some(id) = DocId::parse(&stored.doc) else {
+                store.quarantine(&stored.doc, None, "unknown document id")?;
+                quarantined += 1;
+                continue;
+            };
+            if let Some(snap) = &stored.snapshot {
+                if let Err(e) = docs.load(&id, snap) {
+                    docs.forget(&id);
+                    store.quarantine(&stored.doc, None, &e.to_string())?;
+                    quarantined += 1;
+                }
+            }
+            for (row, bytes) in &stored.updates {
+                if let Err(e) = docs.load(&id, bytes) {
+                    tracing::warn!(doc = %id, row, error = %e, "stored update set aside");
+                    store.quarantine(&stored.doc, Some(*row), &e.to_string())?;
+                    quarantined += 1;
+                }
+            }
+        }
+        let disk_base = store
+            .disk_bases()?
+            .into_iter()
+            .filter_map(|(p, t)| Some((RelPath::new(&p).ok()?, t)))
+            .collect();
+        let mut core = Core {
+            me,
+            name,
+            layout,
+            store,
+            docs,
+            out,
+            trust: peers::Trust::default(),
+            disk_base,
+            writing: HashMap::new(),
+            skipped: BTreeMap::new(),
+            root_missing: false,
+            quarantined,
+            since_compact: HashMap::new(),
+            batch: Batch::default(),
+        };
+        core.refresh_members();
+        Ok(core)
+    }
+
+    /// Runs the core on its own thread until shutdown.
+    pub fn spawn(self, rx: mpsc::UnboundedReceiver<Cmd>) -> std::io::Result<std::thread::JoinHandle<()>> {
+        std::thread::Builder::new()
+            .name("tandem-core".into())
+            .stack_size(CORE_STACK_BYTES)
+            .spawn(move || self.run(rx))
+    }
+
+    fn run(mut self, mut rx: mpsc::UnboundedReceiver<Cmd>) {
+        let _ = self.out.net.send(NetCmd::Members(self.trust.membership.clone()));
+        while let Some(cmd) = rx.blocking_recv() {
+            let mut stop = self.handle(cmd);
+            let mut n = 1;
+            while stop.is_none() && n < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(cmd) => stop = self.handle(cmd),
+                    Err(_) => break,
+                }
+                n += 1;
+            }
+            self.flush();
+            if let Some(done) = stop {
+                let _ = done.send(());
+                return;
+            }
+        }
+        self.flush();
+    }
+
+    fn handle(&mut self, cmd: Cmd) -> Option<oneshot::Sender<()>> {
+        match cmd {
+            Cmd::Disk(ev) => self.on_disk(ev),
+            Cmd::Wrote(res) => self.on_wrote(res),
+            Cmd::Gossip { source, via, id, data } => self.on_gossip(source, via, id, &data),
+            Cmd::Synced { from, updates, reply } => {
+                let n = self.on_synced(from, updates);
+                let _ = reply.send(n);
+            }
+            Cmd::SyncRequest { from, have, reply } => {
+                let _ = reply.send(self.on_sync_request(from, have));
+            }
+            Cmd::Join { from, token, name, reply } => {
+                let _ = reply.send(self.on_join(from, &token, name));
+            }
+            Cmd::Vectors { reply } => {
+                let _ = reply.send(self.docs.vectors());
+            }
+            Cmd::AddInvite { token, role, expires_at, reply } => {
+                let res = self.store.add_invite(&token, role, expires_at).map_err(|e| e.to_string());
+                let _ = reply.send(res);
+            }
+            Cmd::SetText { path, text, reply } => self.on_set_text(path, text, reply),
+            Cmd::GetText { path, reply } => {
+                let _ = reply.send(self.docs.live_text(&path));
+            }
+            Cmd::Status { reply } => {
+                let _ = reply.send(self.status());
+            }
+            Cmd::SetMeta { key, value } => {
+                if let Err(e) = self.store.meta_set(&key, &value) {
+                    tracing::warn!(key, error = %e, "could not save metadata");
+                }
+            }
+            Cmd::TrustInviter(peer) => self.trust.inviter = Some(peer),
+            Cmd::Shutdown(done) => return Some(done),
+        }
+        None
+    }
+
+    /// Records a change made here: into the batch, to be stored, then published.
+    fn local_change(&mut self, id: DocId, update: Vec<u8>) {
+        let env = if update.len() + 256 <= MAX_GOSSIP_BYTES {
+            Envelope::update(&id.to_string(), update.clone())
+        } else {
+            Envelope::nudge(&id.to_string())
+        };
+        self.batch.publish.push(env);
+        self.batch.touched.insert(id.clone());
+        self.batch.rows.push((id, update));
+    }
+
+    /// Commits the batch, then (and only then) acknowledges, publishes and writes files.
+    fn flush(&mut self) {
+        let batch = std::mem::take(&mut self.batch);
+        if !batch.rows.is_empty() {
+            let rows: Vec<(String, &[u8])> = batch.rows.iter().map(|(id, u)| (id.to_string(), u.as_slice())).collect();
+            let refs: Vec<(&str, &[u8])> = rows.iter().map(|(d, u)| (d.as_str(), *u)).collect();
+            if let Err(e) = self.store.append(&refs) {
+                // Nothing is acknowledged or published: memory goes back to what the store holds,
+                // and disk edits are picked up again by the next rescan.
+                tracing::error!(error = %e, "could not store updates; changes not accepted");
+                for id in &batch.touched {
+                    self.reload(id);
+                }
+                for ack in batch.acks {
+                    let _ = ack.send(Err(format!("could not store the change: {e}")));
+                }
+                for (id, source, _) in batch.reports {
+                    let _ = self.out.net.send(NetCmd::Report { id, source, accept: None });
+                }
+                return;
+            }
+            for (id, _) in &batch.rows {
+                *self.since_compact.entry(id.clone()).or_default() += 1;
+            }
+        }
+        for ack in batch.acks {
+            let _ = ack.send(Ok(()));
+        }
+        for (id, source, ok) in batch.reports {
+            let _ = self.out.net.send(NetCmd::Report { id, source, accept: Some(ok) });
+        }
+        for env in batch.publish {
+            let _ = self.out.net.send(NetCmd::Publish(env.encode()));
+        }
+        if batch.touched.contains(&DocId::Members) {
+            self.refresh_members();
+        }
+        for path in batch.dirty {
+            self.write_out(&path);
+        }
+        for ev in batch.events {
+            let _ = self.out.events.send(ev);
+        }
+        self.compact_some(&batch.touched);
+    }
+
+    fn compact_some(&mut self, touched: &BTreeSet<DocId>) {
+        for id in touched {
+            let n = self.since_compact.get(id).copied().unwrap_or(0);
+            if n < COMPACT_AFTER {
+                continue;
+            }
+            let Some(snap) = self.docs.snapshot(id) else { continue };
+            // The core is the only writer, so every row of this document is in the snapshot.
+            match self.store.compact(&id.to_string(), &snap, i64::MAX) {
+                Ok(()) => {
+                    self.since_compact.insert(id.clone(), 0);
+                }
+                Err(e) => tracing::warn!(doc = %id, error = %e, "compaction failed; will retry"),
+            }
+        }
+    }
+
+    /// Rebuilds a document from the store (after a poisoned apply or a failed commit).
+    fn reload(&mut self, id: &DocId) {
+        self.docs.forget(id);
+        match self.store.load_doc(&id.to_string()) {
+            Ok(stored) => {
+                for bytes in stored.snapshot.iter().chain(stored.updates.iter().map(|(_, b)| b)) {
+                    if let Err(e) = self.docs.load(id, bytes) {
+                        tracing::error!(doc = %id, error = %e, "stored state does not reload");
+                    }
+                }
+            }
+            Err(e) => tracing::error!(doc = %id, error = %e, "could not reload document"),
+        }
+    }
+
+    fn status(&self) -> DocsStatus {
+        let files = self
+            .docs
+            .live_files()
+            .into_iter()
+            .filter_map(|p| {
+                let text = self.docs.live_text(&p)?;
+                let hash = blake3::hash(text.as_bytes()).to_hex()[..16].to_string();
+                Some(FileStatus { path: p.to_string(), bytes: text.len(), hash })
+            })
+            .collect();
+        DocsStatus {
+            files,
+            skipped: self.skipped.iter().map(|(p, s)| SkippedFile { path: p.clone(), reason: s.to_string() }).collect(),
+            members: self.docs.members().into_iter().collect(),
+            quarantined: self.quarantined,
+            root_missing: self.root_missing,
+        }
+    }
+
+    fn my_role(&self) -> Option<Role> {
+        self.trust.role_of(&self.me)
+    }
+
+    fn on_set_text(&mut self, path: RelPath, text: String, reply: oneshot::Sender<Result<(), String>>) {
+        if !self.my_role().is_some_and(Role::can_edit) {
+            let _ = reply.send(Err("this peer's role does not allow editing files".into()));
+            return;
+        }
+        let current = self.docs.live_text(&path).unwrap_or_default();
+        let splices = crate::merge::diff(&current, &text);
+        if let Some(update) = self.docs.edit_file(&path, &splices) {
+            self.local_change(DocId::File(path.clone()), update);
+            self.batch.dirty.insert(path.clone());
+            self.batch.events.push(Event::FileChanged { path: path.to_string(), origin: Origin::Local });
+        }
+        self.batch.acks.push(reply);
+    }
+}

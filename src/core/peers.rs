@@ -1,0 +1,230 @@
+//! The core's side of the network: who may author what, gossip validation, the sync exchange
+//! and redeeming invites.
+
+use super::{Core, Membership};
+use crate::docs::{peer_tag, tag_of_client, ApplyError, DocId, MemberRecord};
+use crate::events::{Event, Origin};
+use crate::members::Role;
+use crate::net::NetCmd;
+use crate::store::TakeInvite;
+use crate::wire::{DocUpdate, DocVector, Envelope, Kind, SyncResponse, SYNC_CHUNK_BYTES, WIRE_VERSION};
+use libp2p::gossipsub::MessageId;
+use libp2p::PeerId;
+use std::collections::HashMap;
+
+/// How an update reached us, which decides who vouches for it.
+#[derive(Clone, Copy)]
+enum Via {
+    /// Gossip signed by this peer: every inserted item must be its own.
+    Gossip(PeerId),
+    /// A sync response relayed by this member: items may be any member's.
+    Sync(PeerId),
+}
+
+/// Who may do what: the membership, indexed for the checks made on every update.
+#[derive(Default)]
+pub(super) struct Trust {
+    pub(super) membership: Membership,
+    tags: HashMap<u32, PeerId>,
+    /// While joining, the inviter vouches for the members document.
+    pub(super) inviter: Option<PeerId>,
+}
+
+impl Trust {
+    pub(super) fn role_of(&self, peer: &PeerId) -> Option<Role> {
+        self.membership.roles.get(peer).copied()
+    }
+
+    /// Whether items of `client` may appear in document `id` when delivered `via`.
+    fn may_author(&self, id: &DocId, via: Via, client: u64) -> bool {
+        let Some(author) = tag_of_client(client).and_then(|t| self.tags.get(&t)) else {
+            return self.bootstrapping(id, via);
+        };
+        if let Via::Gossip(source) = via {
+            if *author != source {
+                return false;
+            }
+        }
+        let Some(role) = self.role_of(author) else { return false };
+        match id {
+            DocId::Members => role.can_manage(),
+            DocId::File(_) => role.can_edit(),
+        }
+    }
+
+    /// While joining, before any member is known, the inviter vouches for the members document.
+    fn bootstrapping(&self, id: &DocId, via: Via) -> bool {
+        let Via::Sync(from) = via else { return false };
+        *id == DocId::Members && self.membership.roles.is_empty() && self.inviter == Some(from)
+    }
+
+    fn may_deliver(&self, via: Via) -> bool {
+        let peer = match via {
+            Via::Gossip(p) | Via::Sync(p) => p,
+        };
+        self.role_of(&peer).is_some() || (self.membership.roles.is_empty() && self.inviter == Some(peer))
+    }
+}
+
+impl Core {
+    pub(super) fn refresh_members(&mut self) {
+        let roles: HashMap<PeerId, Role> = self
+            .docs
+            .members()
+            .into_iter()
+            .filter_map(|(peer, rec)| Some((peer.parse().ok()?, rec.role)))
+            .collect();
+        self.trust.tags = roles.keys().map(|p| (peer_tag(p), *p)).collect();
+        self.trust.membership.roles = roles;
+        let _ = self.out.net.send(NetCmd::Members(self.trust.membership.clone()));
+    }
+
+    fn role_of(&self, peer: &PeerId) -> Option<Role> {
+        self.trust.role_of(peer)
+    }
+
+    /// Applies one update from a peer; on success it joins the batch (stored before anything else).
+    fn accept_remote(&mut self, id: DocId, data: Vec<u8>, via: Via) -> Result<bool, ApplyError> {
+        let trust = &self.trust;
+        let res = self.docs.apply_remote(&id, &data, &|client| trust.may_author(&id, via, client));
+        match res {
+            Ok(true) => {
+                if let DocId::File(path) = &id {
+                    self.batch.dirty.insert(path.clone());
+                    self.batch.events.push(Event::FileChanged { path: path.to_string(), origin: Origin::Remote });
+                }
+                self.batch.touched.insert(id.clone());
+                self.batch.rows.push((id, data));
+                Ok(true)
+            }
+            Ok(false) => Ok(false),
+            Err(ApplyError::Poisoned(why)) => {
+                tracing::error!(doc = %id, error = %why, "update poisoned a document: restored from the store");
+                self.reload(&id);
+                Err(ApplyError::Poisoned(why))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(super) fn on_gossip(&mut self, source: PeerId, via: PeerId, msg: MessageId, data: &[u8]) {
+        let verdict = self.gossip_verdict(source, data);
+        if let Err(why) = &verdict {
+            tracing::warn!(peer = %source, reason = %why, "gossip message refused");
+            let _ = self.out.events.send(Event::Refused { peer: source.to_string(), reason: why.clone() });
+        }
+        self.batch.reports.push((msg, via, verdict.is_ok()));
+    }
+
+    fn gossip_verdict(&mut self, source: PeerId, data: &[u8]) -> Result<(), String> {
+        let env = Envelope::decode(data).map_err(|e| e.to_string())?;
+        if !self.trust.may_deliver(Via::Gossip(source)) {
+            return Err("sender is not a member".into());
+        }
+        let id = DocId::parse(&env.doc).ok_or_else(|| format!("bad document id {:?}", env.doc))?;
+        match env.kind {
+            Kind::Nudge => {
+                let _ = self.out.net.send(NetCmd::SyncWith(source));
+                Ok(())
+            }
+            Kind::Update => self.accept_remote(id, env.data, Via::Gossip(source)).map(|_| ()).map_err(|e| e.to_string()),
+        }
+    }
+
+    pub(super) fn on_synced(&mut self, from: PeerId, mut updates: Vec<DocUpdate>) -> usize {
+        // Members first: later documents are judged by the membership they bring.
+        updates.sort_by_key(|u| u.doc != "members");
+        let mut applied = 0;
+        for u in updates {
+            if u.doc == "members" && !self.batch.rows.is_empty() {
+                self.flush();
+            }
+            if !self.trust.may_deliver(Via::Sync(from)) {
+                tracing::warn!(peer = %from, "sync data from a non-member dropped");
+                break;
+            }
+            let Some(id) = DocId::parse(&u.doc) else {
+                tracing::warn!(peer = %from, doc = %u.doc, "sync update for a bad document id dropped");
+                continue;
+            };
+            let is_members = id == DocId::Members;
+            match self.accept_remote(id, u.data, Via::Sync(from)) {
+                Ok(_) => applied += 1,
+                Err(e) => {
+                    tracing::warn!(peer = %from, doc = %u.doc, error = %e, "sync update refused");
+                    let _ = self.out.events.send(Event::Refused { peer: from.to_string(), reason: e.to_string() });
+                }
+            }
+            if is_members {
+                // Commit now so the membership it brings judges the rest of this response.
+                self.flush();
+            }
+        }
+        applied
+    }
+
+    pub(super) fn on_sync_request(&mut self, from: PeerId, have: Vec<DocVector>) -> SyncResponse {
+        if !self.trust.may_deliver(Via::Sync(from)) {
+            tracing::warn!(peer = %from, "sync request from a non-member refused");
+            return SyncResponse::Refused { v: WIRE_VERSION, reason: "not a member of this workspace".into() };
+        }
+        let have: HashMap<String, DocVector> = have.into_iter().map(|d| (d.doc.clone(), d)).collect();
+        let mut ids: Vec<DocId> = self.docs.ids().cloned().collect();
+        ids.sort_by_key(|id| *id != DocId::Members);
+        let mut updates = Vec::new();
+        let mut bytes = 0;
+        let mut more = false;
+        for id in ids {
+            let Some(data) = self.docs.missing(&id, have.get(&id.to_string())) else { continue };
+            if bytes > 0 && bytes + data.len() > SYNC_CHUNK_BYTES {
+                more = true;
+                break;
+            }
+            bytes += data.len();
+            updates.push(DocUpdate { doc: id.to_string(), data });
+        }
+        SyncResponse::Updates { v: WIRE_VERSION, updates, more, total_docs: self.docs.len() as u64 }
+    }
+
+    pub(super) fn on_join(&mut self, from: PeerId, token: &[u8], name: String) -> SyncResponse {
+        let refuse = |reason: &str| SyncResponse::Refused { v: WIRE_VERSION, reason: reason.into() };
+        let Ok(token) = <[u8; 16]>::try_from(token) else { return refuse("invalid invite code") };
+        if !self.my_role().is_some_and(Role::can_manage) {
+            return refuse("the inviting peer may not add members");
+        }
+        let now = crate::unix_now();
+        let role = match self.store.take_invite(&token, now) {
+            Ok(TakeInvite::Ok(role)) => role,
+            Ok(TakeInvite::Used) => return refuse("invite code already used"),
+            Ok(TakeInvite::Expired) => return refuse("invite code expired"),
+            Ok(TakeInvite::Unknown) => return refuse("invite code not known to this workspace (was it cancelled?)"),
+            Err(e) => {
+                tracing::error!(error = %e, "could not check an invite");
+                return refuse("the inviting peer could not check the code; try again");
+            }
+        };
+        if let Some(existing) = self.role_of(&from) {
+            return SyncResponse::Joined { v: WIRE_VERSION, role: existing.to_string() };
+        }
+        let name: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
+        let rec = MemberRecord { role, name: name.clone(), added_by: self.me.to_string(), added_at: now };
+        let update = self.docs.set_member(&from, &rec);
+        self.local_change(DocId::Members, update);
+        self.flush();
+        tracing::info!(peer = %from, name = %name, role = %role, "member joined");
+        let _ = self.out.events.send(Event::MemberJoined { peer: from.to_string(), name, role });
+        SyncResponse::Joined { v: WIRE_VERSION, role: role.to_string() }
+    }
+
+    /// Makes sure our own member record carries our display name (owners only may write it).
+    pub fn ensure_own_name(&mut self) {
+        let Some(mut rec) = self.docs.members().remove(&self.me.to_string()) else { return };
+        if self.name.is_empty() || rec.name == self.name || !rec.role.can_manage() {
+            return;
+        }
+        rec.name = self.name.clone();
+        let update = self.docs.set_member(&self.me.clone(), &rec);
+        self.local_change(DocId::Members, update);
+        self.flush();
+    }
+}

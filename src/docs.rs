@@ -1,0 +1,379 @@
+//! The yrs documents of a workspace: one per file plus the members document, and the only place
+//! where bytes from a peer are decoded and applied — inside a panic boundary, checked afterwards.
+
+use crate::members::Role;
+use crate::merge::Splice;
+use crate::wire::{DocVector, MAX_UPDATE_BYTES};
+use crate::workspace::RelPath;
+use libp2p::PeerId;
+use std::collections::{BTreeMap, HashMap};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{Any, ClientID, Doc, GetString, Map, Options, Out, ReadTxn, StateVector, Text, Transact, Update};
+
+/// Name of the text root in a file document.
+pub const CONTENT: &str = "content";
+/// Name of the map root in a file document (`deleted`: bool).
+pub const META: &str = "meta";
+/// Name of the map root in the members document (peer id → record).
+pub const MEMBERS: &str = "members";
+
+/// Which document: the members document, or a file's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DocId {
+    /// `members`: who belongs and with which role.
+    Members,
+    /// `f:<path>`: one text file.
+    File(RelPath),
+}
+
+impl DocId {
+    /// Parses a document id from the wire; the path inside is validated by [`RelPath`].
+    pub fn parse(s: &str) -> Option<DocId> {
+        if s == "members" {
+            return Some(DocId::Members);
+        }
+        s.strip_prefix("f:").and_then(|p| RelPath::new(p).ok()).map(DocId::File)
+    }
+}
+
+impl std::fmt::Display for DocId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DocId::Members => f.write_str("members"),
+            DocId::File(p) => write!(f, "f:{p}"),
+        }
+    }
+}
+
+/// The yrs client id a peer writes with: 32 bits of a hash of its peer id, then a 16-bit slot, so
+/// every receiver can tell whose an inserted item is without any registry (and it stays below
+/// JavaScript's 2^53).
+pub fn client_id_for(peer: &PeerId, slot: u16) -> u64 {
+    (u64::from(peer_tag(peer)) << 16) | u64::from(slot)
+}
+
+/// The 32-bit tag of a peer inside its client ids.
+pub fn peer_tag(peer: &PeerId) -> u32 {
+    let h = blake3::hash(&peer.to_bytes());
+    let b = h.as_bytes();
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// The peer tag inside a client id, or None for ids outside the scheme.
+pub fn tag_of_client(client: u64) -> Option<u32> {
+    (client < (1 << 48)).then_some((client >> 16) as u32)
+}
+
+/// A member as recorded in the members document.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MemberRecord {
+    /// Role in the workspace.
+    pub role: Role,
+    /// Display name given at join (may be empty).
+    pub name: String,
+    /// Peer id of who added them.
+    pub added_by: String,
+    /// Unix seconds.
+    pub added_at: u64,
+}
+
+/// Why an update from a peer was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// Over [`MAX_UPDATE_BYTES`].
+    #[error("update of {0} bytes is over the cap")]
+    TooLarge(usize),
+    /// Not a Yjs v1 update.
+    #[error("update does not decode: {0}")]
+    Malformed(String),
+    /// It inserts content under a client id that the sender may not write with.
+    #[error("update carries content of client {0}, which is not an author allowed here")]
+    Unauthorised(u64),
+    /// Applying it panicked or left a document that no longer encodes; the document must be
+    /// restored from the store.
+    #[error("update poisoned the document: {0}")]
+    Poisoned(String),
+}
+
+/// All documents of the workspace, in memory.
+pub struct DocSet {
+    client: u64,
+    docs: BTreeMap<DocId, Doc>,
+}
+
+fn new_doc(client: u64) -> Doc {
+    let mut opts = Options::with_client_id(ClientID::new(client));
+    opts.offset_kind = yrs::OffsetKind::Bytes;
+    Doc::with_options(opts)
+}
+
+fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
+}
+
+impl DocSet {
+    /// An empty set whose local edits use `client`.
+    pub fn new(client: u64) -> DocSet {
+        DocSet { client, docs: BTreeMap::new() }
+    }
+
+    /// Ids of every document held.
+    pub fn ids(&self) -> impl Iterator<Item = &DocId> {
+        self.docs.keys()
+    }
+
+    /// Number of documents held.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// Whether no document is held.
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    fn doc(&mut self, id: &DocId) -> &Doc {
+        let client = self.client;
+        self.docs.entry(id.clone()).or_insert_with(|| new_doc(client))
+    }
+
+    /// Drops a document from memory (before it is reloaded from the store).
+    pub fn forget(&mut self, id: &DocId) {
+        self.docs.remove(id);
+    }
+
+    /// Applies a stored update (ours or a peer's, already validated once) inside the panic
+    /// boundary. Used when loading from the store.
+    pub fn load(&mut self, id: &DocId, bytes: &[u8]) -> Result<(), ApplyError> {
+        self.apply_checked(id, bytes, &|_| true).map(|_| ())
+    }
+
+    /// Applies an update from a peer: size cap, decode in isolation, every inserting client id
+    /// checked with `may_author`, apply in a panic boundary, then the document must still encode.
+    /// Returns whether the document changed.
+    pub fn apply_remote(
+        &mut self,
+        id: &DocId,
+        bytes: &[u8],
+        may_author: &dyn Fn(u64) -> bool,
+    ) -> Result<bool, ApplyError> {
+        self.apply_checked(id, bytes, may_author)
+    }
+
+    fn apply_checked(
+        &mut self,
+        id: &DocId,
+        bytes: &[u8],
+        may_author: &dyn Fn(u64) -> bool,
+    ) -> Result<bool, ApplyError> {
+        if bytes.len() > MAX_UPDATE_BYTES {
+            return Err(ApplyError::TooLarge(bytes.len()));
+        }
+        let update = catch_unwind(|| Update::decode_v1(bytes))
+            .map_err(|p| ApplyError::Malformed(panic_text(p)))?
+            .map_err(|e| ApplyError::Malformed(e.to_string()))?;
+        for client in update.insertions(true).client_ids() {
+            if !may_author(client.get()) {
+                return Err(ApplyError::Unauthorised(client.get()));
+            }
+        }
+        let deletes = !update.delete_set().is_empty();
+        let doc = self.doc(id);
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let mut txn = doc.transact_mut();
+            let before = txn.state_vector();
+            txn.apply_update(update).map_err(|e| e.to_string())?;
+            // Some hostile updates apply cleanly and then make every later encode panic: encode
+            // the new part now, inside the boundary.
+            let _ = txn.encode_diff_v1(&before);
+            Ok::<bool, String>(deletes || txn.state_vector() != before)
+        }));
+        match outcome {
+            Ok(Ok(changed)) => Ok(changed),
+            Ok(Err(e)) => Err(ApplyError::Poisoned(e)),
+            Err(p) => Err(ApplyError::Poisoned(panic_text(p))),
+        }
+    }
+
+    /// Current text of a file document, if it exists and is not deleted.
+    pub fn live_text(&self, path: &RelPath) -> Option<String> {
+        let doc = self.docs.get(&DocId::File(path.clone()))?;
+        let txn = doc.transact();
+        if is_deleted(&txn) {
+            return None;
+        }
+        Some(txn.get_text(CONTENT).map(|t| t.get_string(&txn)).unwrap_or_default())
+    }
+
+    /// Text of a file document even if deleted (None if there is no such document).
+    pub fn raw_text(&self, path: &RelPath) -> Option<String> {
+        let doc = self.docs.get(&DocId::File(path.clone()))?;
+        let txn = doc.transact();
+        Some(txn.get_text(CONTENT).map(|t| t.get_string(&txn)).unwrap_or_default())
+    }
+
+    /// Paths of every live (not deleted) file document.
+    pub fn live_files(&self) -> Vec<RelPath> {
+        self.docs
+            .iter()
+            .filter_map(|(id, doc)| match id {
+                DocId::File(p) if !is_deleted(&doc.transact()) => Some(p.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Applies splices (char offsets on the current text, descending) to a file, un-deleting it
+    /// if needed. Returns the update, or None if nothing changed.
+    pub fn edit_file(&mut self, path: &RelPath, splices: &[Splice]) -> Option<Vec<u8>> {
+        let doc = self.doc(&DocId::File(path.clone()));
+        let text = doc.get_or_insert_text(CONTENT);
+        let meta = doc.get_or_insert_map(META);
+        let mut txn = doc.transact_mut();
+        let was_deleted = is_deleted(&txn);
+        if was_deleted {
+            meta.insert(&mut txn, "deleted", false);
+        }
+        let current = text.get_string(&txn);
+        let offsets = char_to_byte(&current, splices.iter().map(|s| s.at));
+        for (s, at) in splices.iter().zip(offsets) {
+            let del_bytes: usize = current[at..].chars().take(s.delete).map(char::len_utf8).sum();
+            if del_bytes > 0 {
+                text.remove_range(&mut txn, at as u32, del_bytes as u32);
+            }
+            if !s.insert.is_empty() {
+                text.insert(&mut txn, at as u32, &s.insert);
+            }
+        }
+        let update = txn.encode_update_v1();
+        (was_deleted || !splices.is_empty()).then_some(update)
+    }
+
+    /// Marks a file deleted (its history stays). Returns the update, or None if already deleted.
+    pub fn delete_file(&mut self, path: &RelPath) -> Option<Vec<u8>> {
+        let doc = self.docs.get(&DocId::File(path.clone()))?;
+        let meta = doc.get_or_insert_map(META);
+        let mut txn = doc.transact_mut();
+        if is_deleted(&txn) {
+            return None;
+        }
+        meta.insert(&mut txn, "deleted", true);
+        Some(txn.encode_update_v1())
+    }
+
+    /// Every member recorded in the members document.
+    pub fn members(&self) -> HashMap<String, MemberRecord> {
+        let Some(doc) = self.docs.get(&DocId::Members) else {
+            return HashMap::new();
+        };
+        let txn = doc.transact();
+        let Some(map) = txn.get_map(MEMBERS) else {
+            return HashMap::new();
+        };
+        map.iter(&txn)
+            .filter_map(|(peer, value)| Some((peer.to_string(), record_from(&value)?)))
+            .collect()
+    }
+
+    /// Adds or replaces a member record. Returns the update.
+    pub fn set_member(&mut self, peer: &PeerId, rec: &MemberRecord) -> Vec<u8> {
+        let doc = self.doc(&DocId::Members);
+        let map = doc.get_or_insert_map(MEMBERS);
+        let mut txn = doc.transact_mut();
+        let value: HashMap<String, Any> = HashMap::from([
+            ("role".to_string(), Any::from(rec.role.as_str())),
+            ("name".to_string(), Any::from(rec.name.as_str())),
+            ("added_by".to_string(), Any::from(rec.added_by.as_str())),
+            ("added_at".to_string(), Any::from(rec.added_at as f64)),
+        ]);
+        map.insert(&mut txn, peer.to_string(), Any::from(value));
+        txn.encode_update_v1()
+    }
+
+    /// State vector and delete-set digest of every document.
+    pub fn vectors(&self) -> Vec<DocVector> {
+        self.docs
+            .iter()
+            .map(|(id, doc)| {
+                let txn = doc.transact();
+                DocVector { doc: id.to_string(), sv: txn.state_vector().encode_v1(), ds: ds_digest(&txn) }
+            })
+            .collect()
+    }
+
+    /// What a peer holding `theirs` misses of `id` (None when it misses nothing).
+    pub fn missing(&self, id: &DocId, theirs: Option<&DocVector>) -> Option<Vec<u8>> {
+        let doc = self.docs.get(id)?;
+        let txn = doc.transact();
+        let sv = theirs
+            .and_then(|t| StateVector::decode_v1(&t.sv).ok())
+            .unwrap_or_default();
+        let ours = txn.state_vector();
+        let ahead = ours.iter().any(|(client, clock)| *clock > sv.get(client));
+        // Deletions do not move a state vector: the digest of the delete set tells them apart.
+        if !ahead && theirs.is_some_and(|t| t.ds == ds_digest(&txn)) {
+            return None;
+        }
+        Some(txn.encode_diff_v1(&sv))
+    }
+
+    /// The whole state of a document, for compaction.
+    pub fn snapshot(&self, id: &DocId) -> Option<Vec<u8>> {
+        let doc = self.docs.get(id)?;
+        Some(doc.transact().encode_state_as_update_v1(&StateVector::default()))
+    }
+}
+
+/// An 8-byte digest of a document's delete set.
+fn ds_digest<T: ReadTxn>(txn: &T) -> Vec<u8> {
+    let ds = txn.snapshot().delete_set.encode_v1();
+    blake3::hash(&ds).as_bytes()[..8].to_vec()
+}
+
+fn is_deleted<T: ReadTxn>(txn: &T) -> bool {
+    txn.get_map(META)
+        .and_then(|m| m.get(txn, "deleted"))
+        .is_some_and(|v| matches!(v, Out::Any(Any::Bool(true))))
+}
+
+fn record_from(value: &Out) -> Option<MemberRecord> {
+    let Out::Any(Any::Map(m)) = value else { return None };
+    let s = |k: &str| match m.get(k) {
+        Some(Any::String(s)) => Some(s.to_string()),
+        _ => None,
+    };
+    let added_at = match m.get("added_at") {
+        Some(Any::Number(yrs::Number::Float(n))) => *n as u64,
+        Some(Any::Number(yrs::Number::Int(n))) => *n as u64,
+        _ => 0,
+    };
+    Some(MemberRecord { role: s("role")?.parse().ok()?, name: s("name").unwrap_or_default(), added_by: s("added_by").unwrap_or_default(), added_at })
+}
+
+/// Byte offsets of the given char offsets in `text` (any order), in one pass.
+fn char_to_byte(text: &str, chars: impl Iterator<Item = usize>) -> Vec<usize> {
+    let wanted: Vec<usize> = chars.collect();
+    let mut sorted: Vec<usize> = wanted.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut map = HashMap::with_capacity(sorted.len());
+    let mut it = sorted.iter().peekable();
+    for (ci, (bi, _)) in text.char_indices().enumerate() {
+        while it.peek().is_some_and(|&&c| c == ci) {
+            map.insert(ci, bi);
+            it.next();
+        }
+        if it.peek().is_none() {
+            break;
+        }
+    }
+    for &c in it {
+        map.insert(c, text.len());
+    }
+    wanted.iter().map(|c| map.get(c).copied().unwrap_or(text.len())).collect()
+}

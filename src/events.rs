@@ -1,0 +1,40 @@
+//! What the engine tells its subscribers (the CLI, the desktop app, tests).
+
+use crate::members::Role;
+use serde::Serialize;
+
+/// Where a change came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// Through the engine's API on this peer.
+    Local,
+    /// A save on this peer's disk.
+    Disk,
+    /// From another peer.
+    Remote,
+}
+
+/// An engine event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A file's content changed.
+    FileChanged { path: String, origin: Origin },
+    /// A file was deleted.
+    FileDeleted { path: String, origin: Origin },
+    /// A member joined through one of our invites.
+    MemberJoined { peer: String, name: String, role: Role },
+    /// Something from a peer was refused.
+    Refused { peer: String, reason: String },
+    /// A connection to a peer opened.
+    PeerConnected { peer: String, address: String },
+    /// The last connection to a peer closed.
+    PeerDisconnected { peer: String },
+    /// A sync exchange with a peer finished.
+    Synced { peer: String, applied: usize },
+    /// Documents are arriving (joining, or catching up): `received` of `total`.
+    Progress { received: u64, total: u64 },
+    /// The workspace folder vanished: file sync stopped.
+    RootMissing,
+}

@@ -1,0 +1,223 @@
+//! `tandem`: the headless peer and the command line to talk to it.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use libp2p::Multiaddr;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+use tandem::control::{self, Request};
+use tandem::workspace::Layout;
+use tandem::{Node, NodeConfig, Role};
+
+/// Edit one folder together, live, with no server.
+#[derive(Parser)]
+#[command(name = "tandem", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Make DIR (default: the current folder) a workspace owned by this machine.
+    Init {
+        /// The folder; files already in it become the workspace.
+        dir: Option<PathBuf>,
+    },
+    /// Run the peer in the foreground until Ctrl-C or SIGTERM.
+    Serve {
+        /// The workspace (default: the current folder or its nearest parent holding `.tandem/`).
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        peer: PeerArgs,
+    },
+    /// Print a new single-use invite code (asks the running peer).
+    Invite {
+        /// The workspace (default: found from the current folder).
+        dir: Option<PathBuf>,
+        /// Role granted to whoever redeems the code.
+        #[arg(long, default_value = "editor")]
+        role: Role,
+        /// How long the code stays valid, e.g. 30m, 1h, 7d.
+        #[arg(long, default_value = "24h")]
+        ttl: humantime::Duration,
+    },
+    /// Join a workspace with an invite code into DIR (absent or empty), then serve it.
+    Join {
+        /// The invite code.
+        code: String,
+        /// Where the workspace goes.
+        dir: PathBuf,
+        #[command(flatten)]
+        peer: PeerArgs,
+    },
+    /// Show the running peer: identity, connected peers, files and what is skipped.
+    Status {
+        /// The workspace (default: found from the current folder).
+        dir: Option<PathBuf>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct PeerArgs {
+    /// Display name shown to teammates.
+    #[arg(long)]
+    name: Option<String>,
+    /// Address to listen on (repeatable), e.g. /ip4/127.0.0.1/tcp/0.
+    #[arg(long = "listen", value_name = "MULTIADDR")]
+    listen: Vec<Multiaddr>,
+    /// Do not look for peers on the LAN by mDNS.
+    #[arg(long)]
+    no_mdns: bool,
+}
+
+impl PeerArgs {
+    fn config(self, root: PathBuf) -> NodeConfig {
+        let mut cfg = NodeConfig::new(root);
+        cfg.name = self.name;
+        if !self.listen.is_empty() {
+            cfg.listen = self.listen;
+        }
+        cfg.mdns = !self.no_mdns;
+        cfg
+    }
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "tandem=info".into()))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tandem: could not start: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = rt.block_on(run(cli)) {
+        eprintln!("tandem: {}", one_line(&e));
+        std::process::exit(1);
+    }
+}
+
+/// The error and its causes on one line, without repeats.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    parts.join(": ").replace('\n', " ")
+}
+
+fn find(dir: Option<PathBuf>) -> Result<Layout> {
+    let start = match dir {
+        Some(d) => d,
+        None => std::env::current_dir().context("could not read the current folder")?,
+    };
+    Ok(Layout::find(&start)?)
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Command::Init { dir } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from("."));
+            let created = Node::init(&dir)?;
+            println!("initialised workspace {} (owner {})", created.root.display(), created.peer_id);
+            println!("next: tandem serve {}", dir.display());
+        }
+        Command::Serve { dir, peer } => {
+            let layout = find(dir)?;
+            let node = Node::start(peer.config(layout.root.clone())).await?;
+            serve_until_signal(node).await?;
+        }
+        Command::Join { code, dir, peer } => {
+            let cfg = peer.config(dir.clone());
+            let mut last = (u64::MAX, u64::MAX);
+            let node = Node::join(cfg, &code, |received, total| {
+                if (received, total) != last {
+                    last = (received, total);
+                    eprint!("\rreceiving documents: {received}/{total}");
+                    let _ = std::io::stderr().flush();
+                }
+            })
+            .await?;
+            eprintln!();
+            let files = node.status().await?.docs.files.len();
+            tracing::info!("joined: {files} files in {}", node.root().display());
+            serve_until_signal(node).await?;
+        }
+        Command::Invite { dir, role, ttl } => {
+            let layout = find(dir)?;
+            let req = Request::Invite { role, ttl_secs: Duration::from(ttl).as_secs() };
+            let code = control::call(&layout.root, &layout.socket_path(), &req).await?;
+            match code.as_str() {
+                Some(code) => println!("{code}"),
+                None => bail!("the running peer answered without a code"),
+            }
+        }
+        Command::Status { dir, json } => {
+            let layout = find(dir)?;
+            let status = control::call(&layout.root, &layout.socket_path(), &Request::Status).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print_status(&status);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn serve_until_signal(node: Node) -> Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("could not listen for SIGTERM")?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+    node.shutdown().await;
+    Ok(())
+}
+
+fn print_status(s: &serde_json::Value) {
+    let str_of = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+    let name = str_of(s, "name");
+    println!("peer      {}{}", str_of(s, "peer_id"), if name.is_empty() { String::new() } else { format!(" ({name})") });
+    println!("folder    {}", str_of(s, "root"));
+    let list = |k: &str| s.get(k).and_then(|x| x.as_array()).cloned().unwrap_or_default();
+    for a in list("addresses") {
+        println!("listening {}", a.as_str().unwrap_or(""));
+    }
+    let peers = list("peers");
+    println!("peers     {}", peers.len());
+    for p in &peers {
+        let rtt = p.get("rtt_ms").and_then(|x| x.as_f64()).map(|r| format!("{r:.1} ms")).unwrap_or_else(|| "-".into());
+        println!("  {} {:<12} {} rtt {}", str_of(p, "id"), str_of(p, "name"), str_of(p, "address"), rtt);
+    }
+    let files = list("files");
+    println!("files     {}", files.len());
+    for f in &files {
+        println!("  {:<40} {:>8} B  {}", str_of(f, "path"), f.get("bytes").and_then(|x| x.as_u64()).unwrap_or(0), str_of(f, "hash"));
+    }
+    let skipped = list("skipped");
+    if !skipped.is_empty() {
+        println!("skipped   {}", skipped.len());
+        for f in &skipped {
+            println!("  {:<40} {}", str_of(f, "path"), str_of(f, "reason"));
+        }
+    }
+    if s.get("root_missing").and_then(|x| x.as_bool()) == Some(true) {
+        println!("warning   the workspace folder is missing: file sync stopped");
+    }
+}
+

@@ -1,0 +1,484 @@
+//! The network: one task owns the libp2p `Swarm` (TCP + pnet + Noise + Yamux; gossipsub, mDNS,
+//! identify, ping and the `/tandem/sync/1` request-response protocol). Everyone else talks to it
+//! through [`NetCmd`]s; what it hears goes to the core and to the sync driver.
+
+use crate::core::{Cmd, Membership};
+use crate::events::Event;
+use crate::members::Role;
+use crate::wire::{SyncRequest, SyncResponse, MAX_GOSSIP_BYTES, MAX_SYNC_REQUEST_BYTES, MAX_SYNC_RESPONSE_BYTES};
+use futures::StreamExt;
+use libp2p::core::transport::upgrade::Version;
+use libp2p::core::Transport;
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds};
+use libp2p::identity::Keypair;
+use libp2p::pnet::{PnetConfig, PreSharedKey};
+use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
+use libp2p::swarm::{behaviour::toggle::Toggle, NetworkBehaviour, SwarmEvent};
+use libp2p::{identify, mdns, noise, ping, tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm};
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// The sync protocol's name.
+pub const SYNC_PROTOCOL: &str = "/tandem/sync/1";
+/// Application score of a connected peer that is not a member: below gossipsub's publish
+/// threshold (so nothing is sent to it) but above the graylist (so its subscriptions still count
+/// once it joins).
+const NON_MEMBER_SCORE: f64 = -10.0;
+
+/// Commands to the network task.
+pub enum NetCmd {
+    /// Publish an envelope on the workspace topic.
+    Publish(Vec<u8>),
+    /// The core's verdict on a gossip message (None: could not judge, e.g. the store failed).
+    Report { id: MessageId, source: PeerId, accept: Option<bool> },
+    /// The membership changed.
+    Members(Membership),
+    /// Trust this peer as our inviter while joining.
+    Inviter(PeerId),
+    /// Run the sync exchange with this peer soon.
+    SyncWith(PeerId),
+    /// Dial an address.
+    Dial(Multiaddr),
+    /// Send a request on `/tandem/sync/1`.
+    Request { peer: PeerId, req: SyncRequest, reply: oneshot::Sender<Result<SyncResponse, String>> },
+    /// Answer an inbound request.
+    Respond { channel: ResponseChannel<SyncResponse>, resp: SyncResponse },
+    /// Current network status.
+    Status(oneshot::Sender<NetStatus>),
+    /// Stop the task.
+    Shutdown,
+}
+
+/// What `tandem status` shows of the network.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NetStatus {
+    /// Addresses we listen on.
+    pub listen: Vec<String>,
+    /// Connected peers.
+    pub peers: Vec<PeerStatus>,
+    /// Dialable addresses of members seen (`.../p2p/<id>`), to dial after a restart.
+    pub known: Vec<String>,
+}
+
+/// One connected peer.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PeerStatus {
+    /// Peer id.
+    pub id: String,
+    /// Remote address of the connection.
+    pub address: String,
+    /// Last ping round trip in milliseconds.
+    pub rtt_ms: Option<f64>,
+    /// Role, if a member.
+    pub role: Option<Role>,
+}
+
+/// How to start the network.
+pub struct NetConfig {
+    /// This peer's key.
+    pub keypair: Keypair,
+    /// The workspace's pre-shared key.
+    pub psk: [u8; 32],
+    /// The gossip topic (one per workspace).
+    pub topic: String,
+    /// Addresses to listen on.
+    pub listen: Vec<Multiaddr>,
+    /// Whether to find peers by mDNS.
+    pub mdns: bool,
+    /// How often to run the sync exchange with every connected member.
+    pub sync_interval: Duration,
+}
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    gossipsub: gossipsub::Behaviour,
+    mdns: Toggle<mdns::tokio::Behaviour>,
+    identify: identify::Behaviour,
+    ping: ping::Behaviour,
+    sync: request_response::cbor::Behaviour<SyncRequest, SyncResponse>,
+}
+
+/// The task that owns the swarm.
+pub struct NetLoop {
+    swarm: Swarm<Behaviour>,
+    topic: IdentTopic,
+    cmds: mpsc::UnboundedReceiver<NetCmd>,
+    core: mpsc::UnboundedSender<Cmd>,
+    sync_trigger: mpsc::UnboundedSender<PeerId>,
+    events: broadcast::Sender<Event>,
+    self_tx: mpsc::UnboundedSender<NetCmd>,
+    membership: Membership,
+    inviter: Option<PeerId>,
+    pending: HashMap<OutboundRequestId, oneshot::Sender<Result<SyncResponse, String>>>,
+    connected: HashMap<PeerId, Multiaddr>,
+    rtt: HashMap<PeerId, Duration>,
+    known_addrs: HashMap<PeerId, HashSet<Multiaddr>>,
+    sync_interval: Duration,
+}
+
+/// Errors starting the network.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// The transport or a behaviour could not be built.
+    #[error("could not start networking: {0}")]
+    Setup(String),
+    /// A listen address was refused.
+    #[error("could not listen on {addr}: {why}")]
+    Listen { addr: Multiaddr, why: String },
+}
+
+fn setup<E: std::fmt::Display>(e: E) -> NetError {
+    NetError::Setup(e.to_string())
+}
+
+impl NetLoop {
+    /// Builds the swarm and starts listening; run the loop with [`NetLoop::run`].
+    pub fn new(
+        cfg: NetConfig,
+        cmds: mpsc::UnboundedReceiver<NetCmd>,
+        self_tx: mpsc::UnboundedSender<NetCmd>,
+        core: mpsc::UnboundedSender<Cmd>,
+        sync_trigger: mpsc::UnboundedSender<PeerId>,
+        events: broadcast::Sender<Event>,
+    ) -> Result<NetLoop, NetError> {
+        let psk = PreSharedKey::new(cfg.psk);
+        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(cfg.keypair)
+            .with_tokio()
+            .with_other_transport(|key| {
+                let noise = noise::Config::new(key).map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
+                    tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+                        .and_then(move |socket, _| PnetConfig::new(psk).handshake(socket))
+                        .upgrade(Version::V1Lazy)
+                        .authenticate(noise)
+                        .multiplex(yamux::Config::default())
+                        .timeout(Duration::from_secs(20)),
+                )
+            })
+            .map_err(setup)?
+            .with_behaviour(|key| {
+                let gs_cfg = gossipsub::ConfigBuilder::default()
+                    .validate_messages()
+                    .validation_mode(gossipsub::ValidationMode::Strict)
+                    .max_transmit_size(MAX_GOSSIP_BYTES + 4096)
+                    .heartbeat_interval(Duration::from_millis(500))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let mut gossipsub = gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gs_cfg)?;
+                let thresholds = PeerScoreThresholds { graylist_threshold: -1e9, ..Default::default() };
+                gossipsub.with_peer_score(PeerScoreParams::default(), thresholds)?;
+                let mdns = if cfg.mdns {
+                    Some(mdns::tokio::Behaviour::new(mdns::Config::default(), key.public().to_peer_id()).map_err(|e| e.to_string())?)
+                } else {
+                    None
+                };
+                let sync = request_response::cbor::Behaviour::with_codec(
+                    request_response::cbor::codec::Codec::default()
+                        .set_request_size_maximum(MAX_SYNC_REQUEST_BYTES)
+                        .set_response_size_maximum(MAX_SYNC_RESPONSE_BYTES),
+                    [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],
+                    request_response::Config::default().with_request_timeout(Duration::from_secs(60)),
+                );
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Behaviour {
+                    gossipsub,
+                    mdns: Toggle::from(mdns),
+                    identify: identify::Behaviour::new(
+                        identify::Config::new("/tandem/1".into(), key.public()).with_agent_version(format!("tandem/{}", env!("CARGO_PKG_VERSION"))),
+                    ),
+                    ping: ping::Behaviour::new(ping::Config::new().with_interval(Duration::from_secs(5))),
+                    sync,
+                })
+            })
+            .map_err(setup)?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
+            .build();
+        let topic = IdentTopic::new(cfg.topic);
+        swarm.behaviour_mut().gossipsub.subscribe(&topic).map_err(setup)?;
+        for addr in cfg.listen {
+            swarm.listen_on(addr.clone()).map_err(|e| NetError::Listen { addr, why: e.to_string() })?;
+        }
+        Ok(NetLoop {
+            swarm,
+            topic,
+            cmds,
+            core,
+            sync_trigger,
+            events,
+            self_tx,
+            membership: Membership::default(),
+            inviter: None,
+            pending: HashMap::new(),
+            connected: HashMap::new(),
+            rtt: HashMap::new(),
+            known_addrs: HashMap::new(),
+            sync_interval: cfg.sync_interval,
+        })
+    }
+
+    /// Waits until the swarm listens on at least one address and returns them.
+    pub async fn wait_listening(&mut self) -> Vec<Multiaddr> {
+        loop {
+            let addrs: Vec<Multiaddr> = self.swarm.listeners().cloned().collect();
+            if !addrs.is_empty() {
+                return addrs;
+            }
+            match self.swarm.select_next_some().await {
+                SwarmEvent::NewListenAddr { address, .. } => return vec![address],
+                other => self.on_swarm(other),
+            }
+        }
+    }
+
+    /// Runs until [`NetCmd::Shutdown`] or until every sender is gone.
+    pub async fn run(mut self) {
+        let mut tick = tokio::time::interval(self.sync_interval);
+        loop {
+            tokio::select! {
+                ev = self.swarm.select_next_some() => self.on_swarm(ev),
+                cmd = self.cmds.recv() => match cmd {
+                    None | Some(NetCmd::Shutdown) => return,
+                    Some(cmd) => self.on_cmd(cmd),
+                },
+                _ = tick.tick() => self.on_tick(),
+            }
+        }
+    }
+
+    fn is_trusted(&self, peer: &PeerId) -> bool {
+        self.membership.roles.contains_key(peer) || (self.membership.roles.is_empty() && self.inviter == Some(*peer))
+    }
+
+    fn score_peer(&mut self, peer: &PeerId) {
+        let score = if self.is_trusted(peer) { 0.0 } else { NON_MEMBER_SCORE };
+        self.swarm.behaviour_mut().gossipsub.set_application_score(peer, score);
+    }
+
+    fn on_tick(&mut self) {
+        let peers: Vec<PeerId> = self.connected.keys().copied().collect();
+        for peer in peers {
+            if self.is_trusted(&peer) {
+                let _ = self.sync_trigger.send(peer);
+            }
+        }
+        // Redial members we know an address of but are not connected to (they may have restarted).
+        let missing: Vec<Multiaddr> = self
+            .known_addrs
+            .iter()
+            .filter(|(p, _)| !self.connected.contains_key(p) && self.is_trusted(p))
+            .flat_map(|(p, addrs)| addrs.iter().map(move |a| with_peer(a.clone(), p)))
+            .collect();
+        for addr in missing {
+            let _ = self.swarm.dial(addr);
+        }
+    }
+
+    fn on_cmd(&mut self, cmd: NetCmd) {
+        match cmd {
+            NetCmd::Publish(data) => {
+                let topic = self.topic.clone();
+                if let Err(e) = self.swarm.behaviour_mut().gossipsub.publish(topic, data) {
+                    // No one to tell yet is normal: the sync exchange catches them up on connect.
+                    tracing::debug!(error = %e, "gossip publish skipped");
+                }
+            }
+            NetCmd::Report { id, source, accept } => {
+                let acceptance = match accept {
+                    Some(true) => MessageAcceptance::Accept,
+                    Some(false) => MessageAcceptance::Reject,
+                    None => MessageAcceptance::Ignore,
+                };
+                self.swarm.behaviour_mut().gossipsub.report_message_validation_result(&id, &source, acceptance);
+            }
+            NetCmd::Members(m) => {
+                let newly: Vec<PeerId> = m.roles.keys().filter(|p| !self.membership.roles.contains_key(p)).copied().collect();
+                self.membership = m;
+                let peers: Vec<PeerId> = self.connected.keys().copied().collect();
+                for peer in &peers {
+                    self.score_peer(peer);
+                }
+                for peer in newly.into_iter().filter(|p| self.connected.contains_key(p)) {
+                    let _ = self.sync_trigger.send(peer);
+                }
+            }
+            NetCmd::Inviter(peer) => {
+                self.inviter = Some(peer);
+                self.score_peer(&peer);
+            }
+            NetCmd::SyncWith(peer) => {
+                let _ = self.sync_trigger.send(peer);
+            }
+            NetCmd::Dial(addr) => {
+                if let Some(peer) = peer_of(&addr) {
+                    self.known_addrs.entry(peer).or_default().insert(without_peer(&addr));
+                }
+                if let Err(e) = self.swarm.dial(addr.clone()) {
+                    tracing::warn!(%addr, error = %e, "dial failed");
+                }
+            }
+            NetCmd::Request { peer, req, reply } => {
+                let id = self.swarm.behaviour_mut().sync.send_request(&peer, req);
+                self.pending.insert(id, reply);
+            }
+            NetCmd::Respond { channel, resp } => {
+                if self.swarm.behaviour_mut().sync.send_response(channel, resp).is_err() {
+                    tracing::debug!("sync response not sent: the requester went away");
+                }
+            }
+            NetCmd::Status(reply) => {
+                let _ = reply.send(self.status());
+            }
+            NetCmd::Shutdown => {}
+        }
+    }
+
+    fn status(&self) -> NetStatus {
+        NetStatus {
+            listen: self.swarm.listeners().map(|a| a.to_string()).collect(),
+            peers: self
+                .connected
+                .iter()
+                .map(|(p, a)| PeerStatus {
+                    id: p.to_string(),
+                    address: a.to_string(),
+                    rtt_ms: self.rtt.get(p).map(|d| d.as_secs_f64() * 1000.0),
+                    role: self.membership.roles.get(p).copied(),
+                })
+                .collect(),
+            known: self
+                .known_addrs
+                .iter()
+                .filter(|(p, _)| self.membership.roles.contains_key(p))
+                .flat_map(|(p, addrs)| addrs.iter().map(move |a| with_peer(a.clone(), p).to_string()))
+                .collect(),
+        }
+    }
+
+    fn on_swarm(&mut self, ev: SwarmEvent<BehaviourEvent>) {
+        match ev {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!(%address, "listening");
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
+                let addr = endpoint.get_remote_address().clone();
+                tracing::info!(peer = %peer_id, %addr, "connected");
+                if endpoint.is_dialer() {
+                    self.known_addrs.entry(peer_id).or_default().insert(without_peer(&addr));
+                }
+                self.connected.insert(peer_id, addr.clone());
+                self.score_peer(&peer_id);
+                let _ = self.events.send(Event::PeerConnected { peer: peer_id.to_string(), address: addr.to_string() });
+                if self.is_trusted(&peer_id) {
+                    let _ = self.sync_trigger.send(peer_id);
+                }
+            }
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+                tracing::info!(peer = %peer_id, "disconnected");
+                self.connected.remove(&peer_id);
+                self.rtt.remove(&peer_id);
+                let _ = self.events.send(Event::PeerDisconnected { peer: peer_id.to_string() });
+            }
+            SwarmEvent::Behaviour(ev) => self.on_behaviour(ev),
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                tracing::debug!(peer = ?peer_id, error = %error, "could not connect");
+            }
+            SwarmEvent::IncomingConnectionError { error, .. } => {
+                // Usually a peer without the workspace key: the pnet handshake fails.
+                tracing::debug!(error = %error, "incoming connection failed");
+            }
+            _ => {}
+        }
+    }
+
+    fn on_behaviour(&mut self, ev: BehaviourEvent) {
+        match ev {
+            BehaviourEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message_id, message }) => {
+                let Some(source) = message.source else {
+                    self.swarm.behaviour_mut().gossipsub.report_message_validation_result(&message_id, &propagation_source, MessageAcceptance::Reject);
+                    return;
+                };
+                let _ = self.core.send(Cmd::Gossip { source, via: propagation_source, id: message_id, data: message.data });
+            }
+            BehaviourEvent::Mdns(mdns::Event::Discovered(list)) => {
+                for (peer, addr) in list {
+                    if !self.connected.contains_key(&peer) {
+                        tracing::debug!(%peer, %addr, "found by mDNS");
+                        self.known_addrs.entry(peer).or_default().insert(addr.clone());
+                        let _ = self.swarm.dial(with_peer(addr, &peer));
+                    }
+                }
+            }
+            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+                let addrs = self.known_addrs.entry(peer_id).or_default();
+                for a in info.listen_addrs.into_iter().filter(is_dialable) {
+                    addrs.insert(a);
+                }
+            }
+            BehaviourEvent::Ping(ping::Event { peer, result: Ok(rtt), .. }) => {
+                self.rtt.insert(peer, rtt);
+            }
+            BehaviourEvent::Sync(request_response::Event::Message { peer, message, .. }) => match message {
+                request_response::Message::Request { request, channel, .. } => self.on_request(peer, request, channel),
+                request_response::Message::Response { request_id, response } => {
+                    if let Some(reply) = self.pending.remove(&request_id) {
+                        let _ = reply.send(Ok(response));
+                    }
+                }
+            },
+            BehaviourEvent::Sync(request_response::Event::OutboundFailure { request_id, error, peer, .. }) => {
+                tracing::debug!(%peer, error = %error, "sync request failed");
+                if let Some(reply) = self.pending.remove(&request_id) {
+                    let _ = reply.send(Err(error.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Hands an inbound request to the core and answers when it has decided, without blocking
+    /// the swarm meanwhile.
+    fn on_request(&mut self, peer: PeerId, req: SyncRequest, channel: ResponseChannel<SyncResponse>) {
+        let (tx, rx) = oneshot::channel();
+        let cmd = match req {
+            SyncRequest::Sync { have, .. } => Cmd::SyncRequest { from: peer, have, reply: tx },
+            SyncRequest::Join { token, name, .. } => Cmd::Join { from: peer, token, name, reply: tx },
+        };
+        if self.core.send(cmd).is_err() {
+            return;
+        }
+        let back = self.self_tx.clone();
+        tokio::spawn(async move {
+            if let Ok(resp) = rx.await {
+                let _ = back.send(NetCmd::Respond { channel, resp });
+            }
+        });
+    }
+}
+
+fn is_dialable(a: &Multiaddr) -> bool {
+    use libp2p::multiaddr::Protocol;
+    let mut it = a.iter();
+    let ip_ok = match it.next() {
+        Some(Protocol::Ip4(ip)) => !ip.is_unspecified(),
+        Some(Protocol::Ip6(ip)) => !ip.is_unspecified(),
+        Some(Protocol::Dns(_) | Protocol::Dns4(_) | Protocol::Dns6(_)) => true,
+        _ => false,
+    };
+    ip_ok && matches!(it.next(), Some(Protocol::Tcp(_)))
+}
+
+/// The peer id at the end of an address, if any.
+pub fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
+    match addr.iter().last() {
+        Some(libp2p::multiaddr::Protocol::P2p(p)) => Some(p),
+        _ => None,
+    }
+}
+
+fn without_peer(addr: &Multiaddr) -> Multiaddr {
+    addr.iter().filter(|p| !matches!(p, libp2p::multiaddr::Protocol::P2p(_))).collect()
+}
+
+fn with_peer(addr: Multiaddr, peer: &PeerId) -> Multiaddr {
+    without_peer(&addr).with(libp2p::multiaddr::Protocol::P2p(*peer))
+}

@@ -1,0 +1,475 @@
+//! The engine's front door: a cheap-to-clone [`Node`] that starts the parts, wires them together
+//! and offers async methods and an event stream to the CLI, the desktop app and the tests.
+
+mod identity;
+mod sync;
+
+use crate::core::{Cmd, Core, DocsStatus, Outputs};
+use crate::docs::{client_id_for, DocId, DocSet, MemberRecord};
+use crate::events::Event;
+use crate::fs_sync;
+use crate::invite::Invite;
+use crate::members::Role;
+use crate::net::{NetCmd, NetConfig, NetLoop, NetStatus};
+use crate::store::{Durability, Store};
+use crate::workspace::{Layout, RelPath};
+use crate::Error;
+use libp2p::{Multiaddr, PeerId};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// How to run a peer.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The workspace folder.
+    pub root: PathBuf,
+    /// Display name of this peer.
+    pub name: Option<String>,
+    /// Addresses to listen on (default: all interfaces, a random TCP port).
+    pub listen: Vec<Multiaddr>,
+    /// Find peers on the LAN by mDNS.
+    pub mdns: bool,
+    /// Watch the folder for changes made by other programs.
+    pub watch: bool,
+    /// Serve the local control socket (for the CLI and agents).
+    pub control: bool,
+    /// How often to run the sync exchange with connected members.
+    pub sync_interval: Duration,
+    /// Database durability.
+    pub durability: Durability,
+}
+
+impl NodeConfig {
+    /// Defaults for a peer serving `root`.
+    pub fn new(root: impl Into<PathBuf>) -> NodeConfig {
+        NodeConfig {
+            root: root.into(),
+            name: None,
+            listen: vec!["/ip4/0.0.0.0/tcp/0".parse().expect("valid literal address")],
+            mdns: true,
+            watch: true,
+            control: true,
+            sync_interval: Duration::from_secs(10),
+            durability: Durability::Normal,
+        }
+    }
+}
+
+/// Everything `tandem status` reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Status {
+    /// This peer's id.
+    pub peer_id: String,
+    /// This peer's display name.
+    pub name: String,
+    /// The workspace folder.
+    pub root: String,
+    /// Workspace id, hex.
+    pub workspace_id: String,
+    /// Listen addresses.
+    pub addresses: Vec<String>,
+    /// Connected peers, with their names.
+    pub peers: Vec<ConnectedPeer>,
+    /// Documents, members and skipped files.
+    #[serde(flatten)]
+    pub docs: DocsStatus,
+}
+
+/// A connected peer in [`Status`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConnectedPeer {
+    /// Peer id.
+    pub id: String,
+    /// Display name from the members document ("" if unknown).
+    pub name: String,
+    /// Remote address.
+    pub address: String,
+    /// Last ping round trip, milliseconds.
+    pub rtt_ms: Option<f64>,
+    /// Role, if a member.
+    pub role: Option<Role>,
+}
+
+struct Inner {
+    peer_id: PeerId,
+    name: String,
+    layout: Layout,
+    workspace_id: [u8; 16],
+    psk: [u8; 32],
+    core: mpsc::UnboundedSender<Cmd>,
+    net: mpsc::UnboundedSender<NetCmd>,
+    events: broadcast::Sender<Event>,
+    listen: Vec<Multiaddr>,
+    core_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    watcher: Mutex<Option<fs_sync::Watcher>>,
+    control_socket: Mutex<Option<PathBuf>>,
+}
+
+/// A running peer. Clone it freely; [`Node::shutdown`] stops it.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+const META_WORKSPACE_ID: &str = "workspace_id";
+const META_PSK: &str = "psk";
+const META_PEERS: &str = "peers";
+
+/// What `init` made.
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// The new workspace's folder.
+    pub root: PathBuf,
+    /// This peer, its owner.
+    pub peer_id: PeerId,
+}
+
+impl Node {
+    /// Makes `root` (created if absent) a workspace owned by a new identity.
+    pub fn init(root: &Path) -> Result<Created, Error> {
+        std::fs::create_dir_all(root).map_err(|e| Error::io(format!("could not create {}", root.display()), e))?;
+        let layout = Layout::new(root)?;
+        layout.create_state_dir()?;
+        let keypair = identity::create(&layout.key_path())?;
+        let peer_id = keypair.public().to_peer_id();
+        let mut store = Store::open(&layout.db_path(), Durability::Normal)?;
+        store.meta_set(META_WORKSPACE_ID, &rand::random::<[u8; 16]>())?;
+        store.meta_set(META_PSK, &rand::random::<[u8; 32]>())?;
+        let mut docs = DocSet::new(client_id_for(&peer_id, 0));
+        let rec = MemberRecord { role: Role::Owner, name: String::new(), added_by: peer_id.to_string(), added_at: crate::unix_now() };
+        let update = docs.set_member(&peer_id, &rec);
+        store.append(&[(&DocId::Members.to_string(), &update)])?;
+        Ok(Created { root: layout.root, peer_id })
+    }
+
+    /// Starts serving an existing workspace.
+    pub async fn start(cfg: NodeConfig) -> Result<Node, Error> {
+        let layout = Layout::new(&cfg.root)?;
+        if !layout.is_workspace() {
+            return Err(Error::Refused(format!(
+                "{} is not a Tandem workspace; run `tandem init {0}` or `tandem join CODE {0}`",
+                layout.root.display()
+            )));
+        }
+        Self::launch(cfg, layout, None).await
+    }
+
+    /// Joins a workspace with an invite code into `cfg.root` (absent or empty), pulls everything,
+    /// then serves. `progress(received, total)` is called while documents arrive.
+    pub async fn join(cfg: NodeConfig, code: &str, mut progress: impl FnMut(u64, u64)) -> Result<Node, Error> {
+        let invite = Invite::decode(code)?;
+        if invite.is_expired(crate::unix_now()) {
+            return Err(Error::Join("invite code expired; ask for a new one".into()));
+        }
+        let created_dir = !cfg.root.exists();
+        if !created_dir {
+            let mut entries = std::fs::read_dir(&cfg.root).map_err(|e| Error::io(format!("could not read {}", cfg.root.display()), e))?;
+            if entries.next().is_some() {
+                return Err(Error::Refused(format!("{} is not empty; join into a new or empty folder", cfg.root.display())));
+            }
+        }
+        std::fs::create_dir_all(&cfg.root).map_err(|e| Error::io(format!("could not create {}", cfg.root.display()), e))?;
+        let layout = Layout::new(&cfg.root)?;
+        let undo = |layout: &Layout| {
+            let _ = std::fs::remove_dir_all(layout.state_dir());
+            if created_dir {
+                let _ = std::fs::remove_dir(&layout.root);
+            }
+        };
+        let result = async {
+            layout.create_state_dir()?;
+            identity::create(&layout.key_path())?;
+            let mut store = Store::open(&layout.db_path(), cfg.durability)?;
+            store.meta_set(META_WORKSPACE_ID, &invite.workspace_id)?;
+            store.meta_set(META_PSK, &invite.key)?;
+            drop(store);
+            let node = Self::launch(cfg, layout.clone(), Some(invite.inviter)).await?;
+            match node.redeem(&invite, &mut progress).await {
+                Ok(()) => Ok(node),
+                Err(e) => {
+                    node.shutdown().await;
+                    Err(e)
+                }
+            }
+        }
+        .await;
+        if result.is_err() {
+            undo(&layout);
+        }
+        result
+    }
+
+    async fn redeem(&self, invite: &Invite, progress: &mut impl FnMut(u64, u64)) -> Result<(), Error> {
+        let mut events = self.subscribe();
+        for addr in &invite.addrs {
+            self.dial(addr.clone().with(libp2p::multiaddr::Protocol::P2p(invite.inviter)));
+        }
+        let connected = tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                if self.net_status().await?.peers.iter().any(|p| p.id == invite.inviter.to_string()) {
+                    return Ok::<(), Error>(());
+                }
+                match events.recv().await {
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(_) => return Err(Error::Stopped),
+                }
+            }
+        })
+        .await;
+        match connected {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(Error::Join(
+                    "could not reach the inviting peer at the addresses in the code; is `tandem serve` running there, and is it reachable?".into(),
+                ))
+            }
+        }
+        let req = crate::wire::SyncRequest::Join { v: crate::wire::WIRE_VERSION, token: invite.token.to_vec(), name: self.inner.name.clone() };
+        match self.request(invite.inviter, req).await? {
+            crate::wire::SyncResponse::Joined { .. } => {}
+            crate::wire::SyncResponse::Refused { reason, .. } => return Err(Error::Join(reason)),
+            other => return Err(Error::Join(format!("unexpected answer from the inviting peer: {other:?}"))),
+        }
+        sync::session(self, invite.inviter, Some(progress)).await
+    }
+
+    async fn launch(cfg: NodeConfig, layout: Layout, inviter: Option<PeerId>) -> Result<Node, Error> {
+        let socket = layout.socket_path_checked()?;
+        if crate::control::is_served(&socket).await {
+            return Err(Error::AlreadyRunning(layout.root.clone()));
+        }
+        let keypair = identity::load(&layout.key_path())?;
+        let peer_id = keypair.public().to_peer_id();
+        let store = Store::open(&layout.db_path(), cfg.durability)?;
+        let workspace_id: [u8; 16] = meta_array(&store, META_WORKSPACE_ID)?;
+        let psk: [u8; 32] = meta_array(&store, META_PSK)?;
+        let known_peers: Vec<Multiaddr> = store
+            .meta_get(META_PEERS)?
+            .and_then(|b| serde_json::from_slice::<Vec<String>>(&b).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        let name = cfg.name.clone().unwrap_or_default();
+
+        let (core_tx, core_rx) = mpsc::unbounded_channel();
+        let (net_tx, net_rx) = mpsc::unbounded_channel();
+        let (sync_tx, sync_rx) = mpsc::unbounded_channel();
+        let (events, _) = broadcast::channel(4096);
+
+        let writer = fs_sync::writer(layout.clone(), core_tx.clone()).map_err(|e| Error::io("could not start the writer", e))?;
+        let outputs = Outputs { net: net_tx.clone(), writer, events: events.clone() };
+        let mut core = Core::load(peer_id, name.clone(), layout.clone(), store, outputs)?;
+        core.ensure_own_name();
+        let core_thread = core.spawn(core_rx).map_err(|e| Error::io("could not start the core", e))?;
+        if let Some(inviter) = inviter {
+            let _ = core_tx.send(Cmd::TrustInviter(inviter));
+            let _ = net_tx.send(NetCmd::Inviter(inviter));
+        }
+
+        let net_cfg = NetConfig {
+            keypair,
+            psk,
+            topic: format!("tandem/{}", hex(&workspace_id)),
+            listen: cfg.listen.clone(),
+            mdns: cfg.mdns,
+            sync_interval: cfg.sync_interval,
+        };
+        let mut net = NetLoop::new(net_cfg, net_rx, net_tx.clone(), core_tx.clone(), sync_tx, events.clone())?;
+        let listen = net.wait_listening().await;
+        tokio::spawn(net.run());
+
+        let node = Node {
+            inner: Arc::new(Inner {
+                peer_id,
+                name,
+                layout: layout.clone(),
+                workspace_id,
+                psk,
+                core: core_tx.clone(),
+                net: net_tx,
+                events,
+                listen,
+                core_thread: Mutex::new(Some(core_thread)),
+                watcher: Mutex::new(None),
+                control_socket: Mutex::new(None),
+            }),
+        };
+        tokio::spawn(sync::driver(node.clone(), sync_rx));
+        tokio::spawn(sync::remember_peers(node.clone()));
+        if cfg.watch {
+            let watcher = fs_sync::watch(layout.clone(), core_tx.clone())?;
+            *lock(&node.inner.watcher) = Some(watcher);
+        }
+        fs_sync::rescan(&layout, &core_tx);
+        for addr in known_peers {
+            node.dial(addr);
+        }
+        if cfg.control {
+            crate::control::serve(node.clone(), &socket).await?;
+            *lock(&node.inner.control_socket) = Some(socket);
+        }
+        Ok(node)
+    }
+
+    /// This peer's id.
+    pub fn peer_id(&self) -> PeerId {
+        self.inner.peer_id
+    }
+
+    /// This peer's display name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The workspace folder.
+    pub fn root(&self) -> &Path {
+        &self.inner.layout.root
+    }
+
+    /// Addresses this peer listens on, as first bound.
+    pub fn listen_addrs(&self) -> Vec<Multiaddr> {
+        self.inner.listen.clone()
+    }
+
+    /// Engine events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    /// Dials a peer (an address ending in `/p2p/<id>` is best).
+    pub fn dial(&self, addr: Multiaddr) {
+        let _ = self.inner.net.send(NetCmd::Dial(addr));
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Cmd) -> Result<T, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.inner.core.send(make(tx)).map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)
+    }
+
+    pub(crate) async fn net_status(&self) -> Result<NetStatus, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.inner.net.send(NetCmd::Status(tx)).map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)
+    }
+
+    pub(crate) async fn request(&self, peer: PeerId, req: crate::wire::SyncRequest) -> Result<crate::wire::SyncResponse, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.inner.net.send(NetCmd::Request { peer, req, reply: tx }).map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)?.map_err(|e| Error::Join(format!("request to {peer} failed: {e}")))
+    }
+
+    pub(crate) async fn known_peer_addrs(&self) -> Result<Vec<String>, Error> {
+        Ok(self.net_status().await?.known)
+    }
+
+    pub(crate) fn core(&self) -> &mpsc::UnboundedSender<Cmd> {
+        &self.inner.core
+    }
+
+    pub(crate) fn emit(&self, ev: Event) {
+        let _ = self.inner.events.send(ev);
+    }
+
+    /// Everything `tandem status` shows.
+    pub async fn status(&self) -> Result<Status, Error> {
+        let docs = self.ask(|reply| Cmd::Status { reply }).await?;
+        let net = self.net_status().await?;
+        let peers = net
+            .peers
+            .into_iter()
+            .map(|p| ConnectedPeer {
+                name: docs.members.get(&p.id).map(|m| m.name.clone()).unwrap_or_default(),
+                id: p.id,
+                address: p.address,
+                rtt_ms: p.rtt_ms,
+                role: p.role,
+            })
+            .collect();
+        Ok(Status {
+            peer_id: self.inner.peer_id.to_string(),
+            name: self.inner.name.clone(),
+            root: self.inner.layout.root.display().to_string(),
+            workspace_id: hex(&self.inner.workspace_id),
+            addresses: net.listen,
+            peers,
+            docs,
+        })
+    }
+
+    /// A new invite code for `role`, valid for `ttl`, single use.
+    pub async fn invite(&self, role: Role, ttl: Duration) -> Result<String, Error> {
+        if role == Role::Owner {
+            return Err(Error::Refused("invites are for editors or viewers; an owner can promote a member later".into()));
+        }
+        let token: [u8; 16] = rand::random();
+        let expires_at = crate::unix_now().saturating_add(ttl.as_secs());
+        self.ask(|reply| Cmd::AddInvite { token, role, expires_at, reply }).await?.map_err(Error::Refused)?;
+        let mut addrs: Vec<Multiaddr> = self.net_status().await?.listen.iter().filter_map(|a| a.parse().ok()).collect();
+        // Loopback last: a teammate on another machine needs the LAN address first.
+        addrs.sort_by_key(|a: &Multiaddr| a.to_string().starts_with("/ip4/127.") as u8);
+        let invite = Invite {
+            workspace_id: self.inner.workspace_id,
+            key: self.inner.psk,
+            inviter: self.inner.peer_id,
+            addrs,
+            role,
+            expires_at,
+            token,
+        };
+        Ok(invite.encode())
+    }
+
+    /// Replaces a file's text through the CRDT (as an editor would); returns once stored.
+    pub async fn set_text(&self, path: &str, text: &str) -> Result<(), Error> {
+        let path = RelPath::new(path)?;
+        self.ask(|reply| Cmd::SetText { path, text: text.to_string(), reply }).await?.map_err(Error::Refused)
+    }
+
+    /// A file's current text (None if there is no such live file).
+    pub async fn text(&self, path: &str) -> Result<Option<String>, Error> {
+        let path = RelPath::new(path)?;
+        self.ask(|reply| Cmd::GetText { path, reply }).await
+    }
+
+    /// Runs the sync exchange with `peer` now and waits for it.
+    pub async fn sync_with(&self, peer: PeerId) -> Result<(), Error> {
+        sync::session(self, peer, None::<&mut fn(u64, u64)>).await
+    }
+
+    /// Stops the peer: commits what is pending, stops networking and watching.
+    pub async fn shutdown(&self) {
+        if let Some(sock) = lock(&self.inner.control_socket).take() {
+            let _ = std::fs::remove_file(sock);
+        }
+        lock(&self.inner.watcher).take();
+        let _ = self.inner.net.send(NetCmd::Shutdown);
+        let (tx, rx) = oneshot::channel();
+        if self.inner.core.send(Cmd::Shutdown(tx)).is_ok() {
+            let _ = rx.await;
+        }
+        let handle = lock(&self.inner.core_thread).take();
+        if let Some(h) = handle {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn meta_array<const N: usize>(store: &Store, key: &str) -> Result<[u8; N], Error> {
+    store
+        .meta_get(key)?
+        .and_then(|v| <[u8; N]>::try_from(v.as_slice()).ok())
+        .ok_or_else(|| Error::Settings(format!("{key} missing")))
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

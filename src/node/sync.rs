@@ -1,0 +1,92 @@
+//! The sync exchange driver: on every (re)connection, on a nudge and at an interval, ask a peer
+//! for what we miss, page by page, until it has nothing more.
+
+use super::Node;
+use crate::core::Cmd;
+use crate::events::Event;
+use crate::wire::{SyncRequest, SyncResponse, WIRE_VERSION};
+use crate::Error;
+use libp2p::PeerId;
+use std::collections::HashSet;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most pages in one exchange: a bound, so that a misbehaving peer cannot keep us busy forever.
+const MAX_PAGES: usize = 100_000;
+
+/// Runs one exchange with `peer`: ask, apply, repeat while it has more.
+pub async fn session(node: &Node, peer: PeerId, mut progress: Option<&mut impl FnMut(u64, u64)>) -> Result<(), Error> {
+    let mut received = 0u64;
+    let mut applied_total = 0usize;
+    for _ in 0..MAX_PAGES {
+        let (tx, rx) = oneshot::channel();
+        node.core().send(Cmd::Vectors { reply: tx }).map_err(|_| Error::Stopped)?;
+        let have = rx.await.map_err(|_| Error::Stopped)?;
+        let resp = node.request(peer, SyncRequest::Sync { v: WIRE_VERSION, have }).await?;
+        let (updates, more, total) = match resp {
+            SyncResponse::Updates { updates, more, total_docs, .. } => (updates, more, total_docs),
+            SyncResponse::Refused { reason, .. } => return Err(Error::Refused(format!("{peer} refused to sync: {reason}"))),
+            other => return Err(Error::Refused(format!("unexpected sync answer from {peer}: {other:?}"))),
+        };
+        received += updates.len() as u64;
+        let (tx, rx) = oneshot::channel();
+        node.core().send(Cmd::Synced { from: peer, updates, reply: tx }).map_err(|_| Error::Stopped)?;
+        let applied = rx.await.map_err(|_| Error::Stopped)?;
+        applied_total += applied;
+        if let Some(p) = progress.as_mut() {
+            p(received.min(total), total);
+        }
+        node.emit(Event::Progress { received: received.min(total), total });
+        // A page we could not use at all would come back forever: stop and retry next time.
+        if !more || applied == 0 {
+            break;
+        }
+    }
+    node.emit(Event::Synced { peer: peer.to_string(), applied: applied_total });
+    Ok(())
+}
+
+/// Serves sync triggers: one exchange per peer at a time, re-run once if triggered meanwhile.
+pub async fn driver(node: Node, mut triggers: mpsc::UnboundedReceiver<PeerId>) {
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<PeerId>();
+    let mut running: HashSet<PeerId> = HashSet::new();
+    let mut again: HashSet<PeerId> = HashSet::new();
+    loop {
+        let start = tokio::select! {
+            t = triggers.recv() => match t {
+                Some(peer) if running.contains(&peer) => { again.insert(peer); None }
+                Some(peer) => Some(peer),
+                None => return,
+            },
+            Some(peer) = done_rx.recv() => {
+                running.remove(&peer);
+                again.remove(&peer).then_some(peer)
+            }
+        };
+        if let Some(peer) = start {
+            running.insert(peer);
+            let node = node.clone();
+            let done = done_tx.clone();
+            tokio::spawn(async move {
+                if let Err(e) = session(&node, peer, None::<&mut fn(u64, u64)>).await {
+                    tracing::debug!(%peer, error = %e, "sync exchange failed; will retry");
+                }
+                let _ = done.send(peer);
+            });
+        }
+    }
+}
+
+/// Saves the addresses of connected peers so a restart can dial them again.
+pub async fn remember_peers(node: Node) {
+    let mut events = node.subscribe();
+    loop {
+        match events.recv().await {
+            Ok(Event::PeerConnected { .. }) => {}
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(_) => return,
+        }
+        let Ok(addrs) = node.known_peer_addrs().await else { return };
+        let json = serde_json::to_vec(&addrs).unwrap_or_default();
+        let _ = node.core().send(Cmd::SetMeta { key: super::META_PEERS.into(), value: json });
+    }
+}
