@@ -29,6 +29,18 @@ pub enum Request {
         /// Validity in seconds.
         ttl_secs: u64,
     },
+    /// Replace a file's text; answered once the change is stored.
+    SetText {
+        /// Workspace-relative path.
+        path: String,
+        /// The new text.
+        text: String,
+    },
+    /// A file's current text (null if there is no such file).
+    GetText {
+        /// Workspace-relative path.
+        path: String,
+    },
 }
 
 /// A response line.
@@ -101,6 +113,14 @@ async fn answer(node: &Node, req: Request) -> Result<serde_json::Value, String> 
             .invite(role, Duration::from_secs(ttl_secs))
             .await
             .map(serde_json::Value::String)
+            .map_err(|e| e.to_string()),
+        Request::SetText { path, text } => {
+            node.set_text(&path, &text).await.map(|()| serde_json::Value::Null).map_err(|e| e.to_string())
+        }
+        Request::GetText { path } => node
+            .text(&path)
+            .await
+            .map(|t| t.map(serde_json::Value::String).unwrap_or(serde_json::Value::Null))
             .map_err(|e| e.to_string()),
     }
 }

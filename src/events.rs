@@ -21,6 +21,8 @@ pub enum Origin {
 pub enum Event {
     /// A file's content changed.
     FileChanged { path: String, origin: Origin },
+    /// A document's text reached this peer's disk.
+    FileWritten { path: String },
     /// A file was deleted.
     FileDeleted { path: String, origin: Origin },
     /// A member joined through one of our invites.
@@ -29,6 +31,8 @@ pub enum Event {
     Refused { peer: String, reason: String },
     /// A connection to a peer opened.
     PeerConnected { peer: String, address: String },
+    /// A connection attempt failed (e.g. the other side lacks the workspace key).
+    ConnectionFailed { error: String },
     /// The last connection to a peer closed.
     PeerDisconnected { peer: String },
     /// A sync exchange with a peer finished.

@@ -114,7 +114,8 @@ fn rebase_general(base: &str, ours: &str, theirs: &str) -> Vec<Splice> {
         // Up to the next hunk edge every base char has the same fate on both sides.
         let (u, r) = (mine.get(iu), remote.get(ir));
         let edge = |h: Option<&Splice>| h.map_or(n, |h| if h.at > gap { h.at } else { end(h) });
-        let next = edge(u).min(edge(r)).min(n);
+        // Hunks are strictly apart, so `next > gap`; the `max` only rules out a hang if that ever broke.
+        let next = edge(u).min(edge(r)).min(n).max(gap + 1);
         let covers = |h: Option<&Splice>| h.is_some_and(|h| h.at <= gap);
         if covers(r) {
             // Already gone from theirs: nothing to keep or delete.

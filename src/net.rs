@@ -357,7 +357,7 @@ impl NetLoop {
     fn on_swarm(&mut self, ev: SwarmEvent<BehaviourEvent>) {
         match ev {
             SwarmEvent::NewListenAddr { address, .. } => {
-                tracing::info!(%address, "listening");
+                tracing::debug!(%address, "listening");
             }
             SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
                 let addr = endpoint.get_remote_address().clone();
@@ -381,10 +381,12 @@ impl NetLoop {
             SwarmEvent::Behaviour(ev) => self.on_behaviour(ev),
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(peer = ?peer_id, error = %error, "could not connect");
+                let _ = self.events.send(Event::ConnectionFailed { error: error.to_string() });
             }
             SwarmEvent::IncomingConnectionError { error, .. } => {
                 // Usually a peer without the workspace key: the pnet handshake fails.
                 tracing::debug!(error = %error, "incoming connection failed");
+                let _ = self.events.send(Event::ConnectionFailed { error: error.to_string() });
             }
             _ => {}
         }

@@ -279,6 +279,8 @@ impl Node {
         };
         let mut net = NetLoop::new(net_cfg, net_rx, net_tx.clone(), core_tx.clone(), sync_tx, events.clone())?;
         let listen = net.wait_listening().await;
+        let shown: Vec<String> = listen.iter().map(|a| a.to_string()).collect();
+        tracing::info!("peer {peer_id} listening on {}", shown.join(", "));
         tokio::spawn(net.run());
 
         let node = Node {
@@ -429,6 +431,15 @@ impl Node {
         self.ask(|reply| Cmd::SetText { path, text: text.to_string(), reply }).await?.map_err(Error::Refused)
     }
 
+    /// Applies splices (char offsets on the current text, in descending order) to a file. The
+    /// command is queued at once; await the returned [`Ack`] to know it is stored. Queuing many
+    /// before awaiting lets the engine commit them together.
+    pub fn edit(&self, path: &RelPath, splices: Vec<crate::merge::Splice>) -> Ack {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.inner.core.send(Cmd::Edit { path: path.clone(), splices, reply: tx });
+        Ack(rx)
+    }
+
     /// A file's current text (None if there is no such live file).
     pub async fn text(&self, path: &str) -> Result<Option<String>, Error> {
         let path = RelPath::new(path)?;
@@ -438,6 +449,13 @@ impl Node {
     /// Runs the sync exchange with `peer` now and waits for it.
     pub async fn sync_with(&self, peer: PeerId) -> Result<(), Error> {
         sync::session(self, peer, None::<&mut fn(u64, u64)>).await
+    }
+
+    /// Publishes raw bytes on the workspace topic, bypassing every check of this peer. Only for
+    /// tests that play a hostile member: a real libp2p peer sending crafted messages.
+    #[doc(hidden)]
+    pub fn debug_publish(&self, bytes: Vec<u8>) {
+        let _ = self.inner.net.send(NetCmd::Publish(bytes));
     }
 
     /// Stops the peer: commits what is pending, stops networking and watching.
@@ -455,6 +473,16 @@ impl Node {
         if let Some(h) = handle {
             let _ = tokio::task::spawn_blocking(move || h.join()).await;
         }
+    }
+}
+
+/// Completion of a queued edit: resolves once the edit is stored (before it is published).
+pub struct Ack(oneshot::Receiver<Result<(), String>>);
+
+impl Ack {
+    /// Waits until the edit is stored.
+    pub async fn wait(self) -> Result<(), Error> {
+        self.0.await.map_err(|_| Error::Stopped)?.map_err(Error::Refused)
     }
 }
 

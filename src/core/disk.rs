@@ -136,11 +136,13 @@ impl Core {
         match res {
             WriteResult::Written(path, text) => {
                 self.writing.remove(&path);
+                let _ = self.out.events.send(Event::FileWritten { path: path.to_string() });
                 self.set_disk_base(&path, text);
                 self.write_out(&path);
             }
             WriteResult::Removed(path) => {
                 self.writing.remove(&path);
+                let _ = self.out.events.send(Event::FileWritten { path: path.to_string() });
                 self.disk_base.remove(&path);
                 if let Err(e) = self.store.remove_disk_base(path.as_str()) {
                     tracing::warn!(path = %path, error = %e, "could not forget disk base");

@@ -125,6 +125,8 @@ pub enum Cmd {
     AddInvite { token: [u8; 16], role: Role, expires_at: u64, reply: oneshot::Sender<Result<(), String>> },
     /// Replace a file's text (a local edit through the API), acknowledged once stored.
     SetText { path: RelPath, text: String, reply: oneshot::Sender<Result<(), String>> },
+    /// Apply splices (char offsets, descending) to a file, acknowledged once stored.
+    Edit { path: RelPath, splices: Vec<crate::merge::Splice>, reply: oneshot::Sender<Result<(), String>> },
     /// Read a file's current text.
     GetText { path: RelPath, reply: oneshot::Sender<Option<String>> },
     /// Documents' status.
@@ -169,8 +171,10 @@ pub struct Core {
 
 #[derive(Default)]
 struct Batch {
+    /// Remote updates, stored as received.
     rows: Vec<(DocId, Vec<u8>)>,
-    publish: Vec<Envelope>,
+    /// Local updates per document, merged into one row and one message at commit.
+    local: BTreeMap<DocId, Vec<Vec<u8>>>,
     acks: Vec<oneshot::Sender<Result<(), String>>>,
     reports: Vec<(MessageId, PeerId, bool)>,
     dirty: BTreeSet<RelPath>,
@@ -281,7 +285,12 @@ impl Core {
                 let res = self.store.add_invite(&token, role, expires_at).map_err(|e| e.to_string());
                 let _ = reply.send(res);
             }
-            Cmd::SetText { path, text, reply } => self.on_set_text(path, text, reply),
+            Cmd::SetText { path, text, reply } => {
+                let current = self.docs.live_text(&path).unwrap_or_default();
+                let splices = crate::merge::diff(&current, &text);
+                self.on_edit(path, splices, reply)
+            }
+            Cmd::Edit { path, splices, reply } => self.on_edit(path, splices, reply),
             Cmd::GetText { path, reply } => {
                 let _ = reply.send(self.docs.live_text(&path));
             }
@@ -301,19 +310,44 @@ impl Core {
 
     /// Records a change made here: into the batch, to be stored, then published.
     fn local_change(&mut self, id: DocId, update: Vec<u8>) {
-        let env = if update.len() + 256 <= MAX_GOSSIP_BYTES {
-            Envelope::update(&id.to_string(), update.clone())
-        } else {
-            Envelope::nudge(&id.to_string())
-        };
-        self.batch.publish.push(env);
         self.batch.touched.insert(id.clone());
-        self.batch.rows.push((id, update));
+        self.batch.local.entry(id).or_default().push(update);
+    }
+
+    /// Folds each document's local updates of this batch into one (a burst of keystrokes becomes
+    /// one row and one gossip message), and adds them to the rows to store.
+    fn merge_local(batch: &mut Batch) -> Vec<Envelope> {
+        let mut publish = Vec::new();
+        for (id, updates) in std::mem::take(&mut batch.local) {
+            let update = if updates.len() == 1 {
+                updates.into_iter().next().unwrap_or_default()
+            } else {
+                match yrs::merge_updates_v1(&updates) {
+                    Ok(merged) => merged,
+                    Err(e) => {
+                        tracing::warn!(doc = %id, error = %e, "could not merge local updates; sending them one by one");
+                        for u in updates {
+                            publish.push(Envelope::update(&id.to_string(), u.clone()));
+                            batch.rows.push((id.clone(), u));
+                        }
+                        continue;
+                    }
+                }
+            };
+            publish.push(if update.len() + 256 <= MAX_GOSSIP_BYTES {
+                Envelope::update(&id.to_string(), update.clone())
+            } else {
+                Envelope::nudge(&id.to_string())
+            });
+            batch.rows.push((id, update));
+        }
+        publish
     }
 
     /// Commits the batch, then (and only then) acknowledges, publishes and writes files.
     fn flush(&mut self) {
-        let batch = std::mem::take(&mut self.batch);
+        let mut batch = std::mem::take(&mut self.batch);
+        let publish = Self::merge_local(&mut batch);
         if !batch.rows.is_empty() {
             let rows: Vec<(String, &[u8])> = batch.rows.iter().map(|(id, u)| (id.to_string(), u.as_slice())).collect();
             let refs: Vec<(&str, &[u8])> = rows.iter().map(|(d, u)| (d.as_str(), *u)).collect();
@@ -342,7 +376,7 @@ impl Core {
         for (id, source, ok) in batch.reports {
             let _ = self.out.net.send(NetCmd::Report { id, source, accept: Some(ok) });
         }
-        for env in batch.publish {
+        for env in publish {
             let _ = self.out.net.send(NetCmd::Publish(env.encode()));
         }
         if batch.touched.contains(&DocId::Members) {
@@ -413,13 +447,11 @@ impl Core {
         self.trust.role_of(&self.me)
     }
 
-    fn on_set_text(&mut self, path: RelPath, text: String, reply: oneshot::Sender<Result<(), String>>) {
+    fn on_edit(&mut self, path: RelPath, splices: Vec<crate::merge::Splice>, reply: oneshot::Sender<Result<(), String>>) {
         if !self.my_role().is_some_and(Role::can_edit) {
             let _ = reply.send(Err("this peer's role does not allow editing files".into()));
             return;
         }
-        let current = self.docs.live_text(&path).unwrap_or_default();
-        let splices = crate::merge::diff(&current, &text);
         if let Some(update) = self.docs.edit_file(&path, &splices) {
             self.local_change(DocId::File(path.clone()), update);
             self.batch.dirty.insert(path.clone());

@@ -136,9 +136,6 @@ impl Core {
         updates.sort_by_key(|u| u.doc != "members");
         let mut applied = 0;
         for u in updates {
-            if u.doc == "members" && !self.batch.rows.is_empty() {
-                self.flush();
-            }
             if !self.trust.may_deliver(Via::Sync(from)) {
                 tracing::warn!(peer = %from, "sync data from a non-member dropped");
                 break;

@@ -81,7 +81,8 @@ pub async fn remember_peers(node: Node) {
     let mut events = node.subscribe();
     loop {
         match events.recv().await {
-            Ok(Event::PeerConnected { .. }) => {}
+            // After a sync, the members are known, and with them whose addresses are worth keeping.
+            Ok(Event::PeerConnected { .. } | Event::Synced { .. }) => {}
             Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
             Err(_) => return,
         }
