@@ -261,9 +261,7 @@ impl Node {
 
         let writer = fs_sync::writer(layout.clone(), core_tx.clone()).map_err(|e| Error::io("could not start the writer", e))?;
         let outputs = Outputs { net: net_tx.clone(), writer, events: events.clone() };
-        let mut core = Core::load(peer_id, name.clone(), layout.clone(), store, outputs)?;
-        core.ensure_own_name();
-        let core_thread = core.spawn(core_rx).map_err(|e| Error::io("could not start the core", e))?;
+        let core_thread = Core::spawn(peer_id, name.clone(), layout.clone(), store, outputs, core_rx)?;
         if let Some(inviter) = inviter {
             let _ = core_tx.send(Cmd::TrustInviter(inviter));
             let _ = net_tx.send(NetCmd::Inviter(inviter));

@@ -10,7 +10,7 @@ pub const WIRE_VERSION: u8 = 1;
 /// Largest gossip message we publish or accept (gossipsub's own cap is 65,536 bytes).
 pub const MAX_GOSSIP_BYTES: usize = 60 * 1024;
 /// Largest single document update accepted from a peer, over gossip or sync.
-pub const MAX_UPDATE_BYTES: usize = 16 * 1024 * 1024;
+pub const MAX_UPDATE_BYTES: usize = 8 * 1024 * 1024;
 /// Byte budget of one sync response; a single larger document travels alone.
 pub const SYNC_CHUNK_BYTES: usize = 512 * 1024;
 /// Largest sync request (mostly state vectors).

@@ -20,8 +20,12 @@ use libp2p::PeerId;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-/// Stack of the core thread: deep enough for any nesting an update under the size cap can hold.
-const CORE_STACK_BYTES: usize = 512 * 1024 * 1024;
+/// Stack of the core thread: deep enough for any nesting an update under the size cap can hold
+/// (measured: 4M levels of nested arrays, an 8 MiB update, decode and drop within 4 GiB). It is
+/// address space, not memory: only the pages a hostile update touches become resident.
+const CORE_STACK_BYTES: usize = 4 << 30;
+/// Fallback where the system refuses that much address space; updates are then capped lower.
+const CORE_STACK_FALLBACK: usize = 512 << 20;
 /// Updates per document after which its log is folded into a snapshot.
 const COMPACT_AFTER: u64 = 1000;
 /// Most commands folded into one commit.
@@ -184,7 +188,7 @@ struct Batch {
 
 impl Core {
     /// Loads every document from the store; rows that fail are quarantined, not fatal.
-    pub fn load(me: PeerId, name: String, layout: Layout, store: Store, out: Outputs) -> Result<Core, crate::Error> {
+    fn load(me: PeerId, name: String, layout: Layout, store: Store, out: Outputs) -> Result<Core, crate::Error> {
         let mut docs = DocSet::new(crate::docs::client_id_for(&me, 0));
         let mut store = store;
         let mut quarantined = 0;
@@ -234,12 +238,46 @@ impl Core {
         Ok(core)
     }
 
-    /// Runs the core on its own thread until shutdown.
-    pub fn spawn(self, rx: mpsc::UnboundedReceiver<Cmd>) -> std::io::Result<std::thread::JoinHandle<()>> {
-        std::thread::Builder::new()
-            .name("tandem-core".into())
-            .stack_size(CORE_STACK_BYTES)
-            .spawn(move || self.run(rx))
+    /// Loads the core on its own thread (stored updates are decoded there, on the big stack) and
+    /// runs it until shutdown; returns once loading finished.
+    pub fn spawn(
+        me: PeerId,
+        name: String,
+        layout: Layout,
+        store: Store,
+        out: Outputs,
+        rx: mpsc::UnboundedReceiver<Cmd>,
+    ) -> Result<std::thread::JoinHandle<()>, crate::Error> {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let slot = std::sync::Arc::new(std::sync::Mutex::new(Some((store, out, rx))));
+        let start = |stack: usize| {
+            let (me, name, layout, ready, slot) = (me, name.clone(), layout.clone(), ready_tx.clone(), slot.clone());
+            std::thread::Builder::new().name("tandem-core".into()).stack_size(stack).spawn(move || {
+                let Some((store, out, rx)) = slot.lock().ok().and_then(|mut s| s.take()) else { return };
+                match Core::load(me, name, layout, store, out) {
+                    Ok(mut core) => {
+                        core.ensure_own_name();
+                        let _ = ready.send(Ok(()));
+                        core.run(rx);
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                    }
+                }
+            })
+        };
+        let handle = match start(CORE_STACK_BYTES) {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(error = %e, "no address space for the core's full stack; using a smaller one");
+                start(CORE_STACK_FALLBACK).map_err(|e| crate::Error::io("could not start the core", e))?
+            }
+        };
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(handle),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(crate::Error::Stopped),
+        }
     }
 
     fn run(mut self, mut rx: mpsc::UnboundedReceiver<Cmd>) {

@@ -214,7 +214,7 @@ impl Core {
     }
 
     /// Makes sure our own member record carries our display name (owners only may write it).
-    pub fn ensure_own_name(&mut self) {
+    pub(super) fn ensure_own_name(&mut self) {
         let Some(mut rec) = self.docs.members().remove(&self.me.to_string()) else { return };
         if self.name.is_empty() || rec.name == self.name || !rec.role.can_manage() {
             return;
