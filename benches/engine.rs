@@ -182,7 +182,10 @@ fn file_size(path: &Path) -> u64 {
 /// (db, wal) sizes in bytes.
 fn db_sizes(root: &Path) -> (u64, u64) {
     let state = root.join(".tandem");
-    (file_size(&state.join("tandem.db")), file_size(&state.join("tandem.db-wal")))
+    (
+        file_size(&state.join("tandem.db")),
+        file_size(&state.join("tandem.db-wal")),
+    )
 }
 
 struct EngineReplay {
@@ -212,7 +215,14 @@ async fn replay_engine(start: &str, patches: &[&Patch]) -> Result<EngineReplay> 
             let oldest: tandem::node::Ack = acks.pop_front().expect("window is full");
             oldest.wait().await?;
         }
-        acks.push_back(node.edit(&path, vec![Splice { at: p.0, delete: p.1, insert: p.2.clone() }]));
+        acks.push_back(node.edit(
+            &path,
+            vec![Splice {
+                at: p.0,
+                delete: p.1,
+                insert: p.2.clone(),
+            }],
+        ));
     }
     for ack in acks {
         ack.wait().await?;
@@ -224,7 +234,13 @@ async fn replay_engine(start: &str, patches: &[&Patch]) -> Result<EngineReplay> 
     node.shutdown().await;
     let db_after_shutdown = db_sizes(&root);
     let disk_file = file_size(&root.join(name));
-    Ok(EngineReplay { elapsed, text, db_after, db_after_shutdown, disk_file })
+    Ok(EngineReplay {
+        elapsed,
+        text,
+        db_after,
+        db_after_shutdown,
+        disk_file,
+    })
 }
 
 fn secs(d: Duration) -> f64 {
@@ -242,13 +258,21 @@ fn mib(bytes: u64) -> String {
 async fn run_replay(trace_name: &str, quick: bool) -> Result<()> {
     let trace = load_trace(trace_name)?;
     let all: Vec<&Patch> = trace.txns.iter().flat_map(|t| t.patches.iter()).collect();
-    let patches = if quick { &all[..all.len().min(QUICK_PATCHES)] } else { &all[..] };
+    let patches = if quick {
+        &all[..all.len().min(QUICK_PATCHES)]
+    } else {
+        &all[..]
+    };
     let complete = patches.len() == all.len();
 
     let (bare, bare_text) = replay_bare(&trace.start_content, patches);
     let bare_ok = if complete { bare_text == trace.end_content } else { true };
     if !bare_ok {
-        println!("ERROR bare yrs replay: final text differs from endContent ({} vs {} chars)", bare_text.chars().count(), trace.end_content.chars().count());
+        println!(
+            "ERROR bare yrs replay: final text differs from endContent ({} vs {} chars)",
+            bare_text.chars().count(),
+            trace.end_content.chars().count()
+        );
     }
 
     let engine = replay_engine(&trace.start_content, patches).await?;
@@ -280,7 +304,11 @@ async fn run_replay(trace_name: &str, quick: bool) -> Result<()> {
         "  final text {} chars, {} bytes ({})  text check: bare {}  engine {}",
         expected.chars().count(),
         expected.len(),
-        if complete { "== endContent" } else { "partial replay, compared with bare yrs" },
+        if complete {
+            "== endContent"
+        } else {
+            "partial replay, compared with bare yrs"
+        },
         if bare_ok { "ok" } else { "MISMATCH" },
         if engine_ok { "ok" } else { "MISMATCH" },
     );
@@ -296,7 +324,9 @@ async fn run_replay(trace_name: &str, quick: bool) -> Result<()> {
         mib(wal2),
         engine.disk_file,
     );
-    println!("  engine path: Node::edit per patch, up to {ACK_WINDOW} outstanding acks, timed from first edit to last ack");
+    println!(
+        "  engine path: Node::edit per patch, up to {ACK_WINDOW} outstanding acks, timed from first edit to last ack"
+    );
     Ok(())
 }
 
@@ -318,7 +348,13 @@ enum Wait {
 /// Waits until `b` has applied the remote change that makes `path` at least `chars` long,
 /// using its `FileChanged { origin: Remote }` events; the instant is taken when the event
 /// arrives (the text check happens after it).
-async fn wait_remote(b: &Node, events: &mut broadcast::Receiver<Event>, path: &str, chars: usize, deadline: tokio::time::Instant) -> Result<Wait> {
+async fn wait_remote(
+    b: &Node,
+    events: &mut broadcast::Receiver<Event>,
+    path: &str,
+    chars: usize,
+    deadline: tokio::time::Instant,
+) -> Result<Wait> {
     loop {
         let got = match tokio::time::timeout_at(deadline, events.recv()).await {
             Err(_) => return Ok(Wait::TimedOut),
@@ -326,7 +362,10 @@ async fn wait_remote(b: &Node, events: &mut broadcast::Receiver<Event>, path: &s
         };
         let seen = Instant::now();
         match got {
-            Ok(Event::FileChanged { path: p, origin: Origin::Remote }) if p == path => {
+            Ok(Event::FileChanged {
+                path: p,
+                origin: Origin::Remote,
+            }) if p == path => {
                 if has_chars(&b.text(path).await?, chars) {
                     return Ok(Wait::Seen(seen));
                 }
@@ -386,7 +425,16 @@ async fn measure_latency(a: &Node, b: &Node, edits: usize, joined: Duration) -> 
     // Ready: one edit on A shows on B.
     let t_ready = Instant::now();
     let seed = "ready\n";
-    a.edit(&path, vec![Splice { at: 0, delete: 0, insert: seed.into() }]).wait().await?;
+    a.edit(
+        &path,
+        vec![Splice {
+            at: 0,
+            delete: 0,
+            insert: seed.into(),
+        }],
+    )
+    .wait()
+    .await?;
     let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
     let mut ready = false;
     while tokio::time::Instant::now() < deadline {
@@ -420,7 +468,14 @@ async fn measure_latency(a: &Node, b: &Node, edits: usize, joined: Duration) -> 
             }
         }
         let t0 = Instant::now();
-        let ack = a.edit(&path, vec![Splice { at: i, delete: 0, insert: "x".into() }]);
+        let ack = a.edit(
+            &path,
+            vec![Splice {
+                at: i,
+                delete: 0,
+                insert: "x".into(),
+            }],
+        );
         let deadline = tokio::time::Instant::now() + EDIT_TIMEOUT;
         match wait_remote(b, &mut events, name, base + i + 1, deadline).await? {
             Wait::Seen(t1) => samples.push(t1 - t0),
@@ -436,7 +491,11 @@ async fn measure_latency(a: &Node, b: &Node, edits: usize, joined: Duration) -> 
     let final_ok = b.text(name).await? == a.text(name).await?;
     samples.sort();
     let n = samples.len();
-    let mean = if n == 0 { Duration::ZERO } else { samples.iter().sum::<Duration>() / n as u32 };
+    let mean = if n == 0 {
+        Duration::ZERO
+    } else {
+        samples.iter().sum::<Duration>() / n as u32
+    };
     let p50 = percentile(&samples, 50.0);
     let p99 = percentile(&samples, 99.0);
     let max = samples.last().copied().unwrap_or_default();
@@ -470,7 +529,11 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     println!(
         "tandem engine bench{}",
-        if quick { format!("  (QUICK: first {QUICK_PATCHES} patches, {QUICK_LATENCY_EDITS} latency edits)") } else { String::new() }
+        if quick {
+            format!("  (QUICK: first {QUICK_PATCHES} patches, {QUICK_LATENCY_EDITS} latency edits)")
+        } else {
+            String::new()
+        }
     );
     let mut failed = false;
     if let Err(e) = rt.block_on(run_replay(&trace, quick)) {

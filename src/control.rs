@@ -69,7 +69,8 @@ pub async fn is_served(socket: &Path) -> bool {
 
 /// Serves the control socket for `node` until the process ends.
 pub async fn serve(node: Node, socket: &Path) -> Result<(), Error> {
-    let listener = UnixListener::bind(socket).map_err(|e| Error::io(format!("could not open the control socket {}", socket.display()), e))?;
+    let listener = UnixListener::bind(socket)
+        .map_err(|e| Error::io(format!("could not open the control socket {}", socket.display()), e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -92,8 +93,16 @@ async fn handle(node: Node, stream: UnixStream) {
             Err(e) => Err(format!("bad request: {e}")),
         };
         let resp = match resp {
-            Ok(v) => Response { ok: true, result: Some(v), error: None },
-            Err(e) => Response { ok: false, result: None, error: Some(e) },
+            Ok(v) => Response {
+                ok: true,
+                result: Some(v),
+                error: None,
+            },
+            Err(e) => Response {
+                ok: false,
+                result: None,
+                error: Some(e),
+            },
         };
         let mut out = serde_json::to_vec(&resp).unwrap_or_default();
         out.push(b'\n');
@@ -114,9 +123,11 @@ async fn answer(node: &Node, req: Request) -> Result<serde_json::Value, String> 
             .await
             .map(serde_json::Value::String)
             .map_err(|e| e.to_string()),
-        Request::SetText { path, text } => {
-            node.set_text(&path, &text).await.map(|()| serde_json::Value::Null).map_err(|e| e.to_string())
-        }
+        Request::SetText { path, text } => node
+            .set_text(&path, &text)
+            .await
+            .map(|()| serde_json::Value::Null)
+            .map_err(|e| e.to_string()),
         Request::GetText { path } => node
             .text(&path)
             .await
@@ -141,7 +152,9 @@ pub enum ClientError {
 
 /// Sends one request to the peer serving `root` and returns its result.
 pub async fn call(root: &Path, socket: &Path, req: &Request) -> Result<serde_json::Value, ClientError> {
-    let stream = UnixStream::connect(socket).await.map_err(|_| ClientError::NotRunning(root.display().to_string()))?;
+    let stream = UnixStream::connect(socket)
+        .await
+        .map_err(|_| ClientError::NotRunning(root.display().to_string()))?;
     let (read, mut write) = stream.into_split();
     let mut line = serde_json::to_vec(req).map_err(|e| ClientError::Failed(e.to_string()))?;
     line.push(b'\n');
@@ -154,6 +167,8 @@ pub async fn call(root: &Path, socket: &Path, req: &Request) -> Result<serde_jso
     if resp.ok {
         Ok(resp.result.unwrap_or(serde_json::Value::Null))
     } else {
-        Err(ClientError::Failed(resp.error.unwrap_or_else(|| "unknown error".into())))
+        Err(ClientError::Failed(
+            resp.error.unwrap_or_else(|| "unknown error".into()),
+        ))
     }
 }

@@ -119,7 +119,10 @@ fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
 impl DocSet {
     /// An empty set whose local edits use `client`.
     pub fn new(client: u64) -> DocSet {
-        DocSet { client, docs: BTreeMap::new() }
+        DocSet {
+            client,
+            docs: BTreeMap::new(),
+        }
     }
 
     /// Ids of every document held.
@@ -301,7 +304,11 @@ impl DocSet {
             .iter()
             .map(|(id, doc)| {
                 let txn = doc.transact();
-                DocVector { doc: id.to_string(), sv: txn.state_vector().encode_v1(), ds: ds_digest(&txn) }
+                DocVector {
+                    doc: id.to_string(),
+                    sv: txn.state_vector().encode_v1(),
+                    ds: ds_digest(&txn),
+                }
             })
             .collect()
     }
@@ -352,7 +359,12 @@ fn record_from(value: &Out) -> Option<MemberRecord> {
         Some(Any::Number(yrs::Number::Int(n))) => *n as u64,
         _ => 0,
     };
-    Some(MemberRecord { role: s("role")?.parse().ok()?, name: s("name").unwrap_or_default(), added_by: s("added_by").unwrap_or_default(), added_at })
+    Some(MemberRecord {
+        role: s("role")?.parse().ok()?,
+        name: s("name").unwrap_or_default(),
+        added_by: s("added_by").unwrap_or_default(),
+        added_at,
+    })
 }
 
 /// Byte offsets of the given char offsets in `text` (any order), in one pass.
@@ -375,5 +387,8 @@ fn char_to_byte(text: &str, chars: impl Iterator<Item = usize>) -> Vec<usize> {
     for &c in it {
         map.insert(c, text.len());
     }
-    wanted.iter().map(|c| map.get(c).copied().unwrap_or(text.len())).collect()
+    wanted
+        .iter()
+        .map(|c| map.get(c).copied().unwrap_or(text.len()))
+        .collect()
 }

@@ -43,13 +43,19 @@ pub fn rescan(layout: &Layout, core: &mpsc::UnboundedSender<Cmd>) {
 /// Starts watching the workspace folder; events are read and sent to the core.
 pub fn watch(layout: Layout, core: mpsc::UnboundedSender<Cmd>) -> Result<Watcher, WatchError> {
     let (tx, rx) = std_mpsc::channel::<DebounceEventResult>();
-    let err = |e: notify::Error| WatchError { path: layout.root.clone(), why: e.to_string() };
+    let err = |e: notify::Error| WatchError {
+        path: layout.root.clone(),
+        why: e.to_string(),
+    };
     let mut debouncer = new_debouncer(DEBOUNCE, None, tx).map_err(err)?;
     debouncer.watch(&layout.root, RecursiveMode::Recursive).map_err(err)?;
     std::thread::Builder::new()
         .name("tandem-watch".into())
         .spawn(move || watch_loop(layout, rx, core))
-        .map_err(|e| WatchError { path: PathBuf::new(), why: e.to_string() })?;
+        .map_err(|e| WatchError {
+            path: PathBuf::new(),
+            why: e.to_string(),
+        })?;
     Ok(Watcher { _debouncer: debouncer })
 }
 
@@ -95,7 +101,9 @@ fn watch_loop(layout: Layout, rx: std_mpsc::Receiver<DebounceEventResult>, core:
             continue;
         }
         for p in paths {
-            let Ok(rel) = RelPath::from_abs(&layout, &p) else { continue };
+            let Ok(rel) = RelPath::from_abs(&layout, &p) else {
+                continue;
+            };
             if ignore.is_ignored(&rel, false) {
                 continue;
             }
@@ -112,7 +120,10 @@ fn watch_loop(layout: Layout, rx: std_mpsc::Receiver<DebounceEventResult>, core:
 
 fn is_rule_file(layout: &Layout, p: &Path) -> bool {
     p.parent() == Some(layout.root.as_path())
-        && matches!(p.file_name().and_then(|n| n.to_str()), Some(".gitignore" | ".tandemignore"))
+        && matches!(
+            p.file_name().and_then(|n| n.to_str()),
+            Some(".gitignore" | ".tandemignore")
+        )
 }
 
 /// Starts the writer thread; it serves until the sender is dropped.

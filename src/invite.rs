@@ -311,8 +311,7 @@ mod tests {
 
     fn arb_peer() -> impl Strategy<Value = PeerId> {
         prop_oneof![
-            prop::collection::vec(any::<u8>(), 0..=42)
-                .prop_map(|d| [vec![0, d.len() as u8], d].concat()),
+            prop::collection::vec(any::<u8>(), 0..=42).prop_map(|d| [vec![0, d.len() as u8], d].concat()),
             any::<[u8; 32]>().prop_map(|d| [vec![0x12, 0x20], d.to_vec()].concat()),
         ]
         .prop_map(|b| PeerId::from_bytes(&b).unwrap())

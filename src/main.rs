@@ -133,7 +133,11 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Init { dir } => {
             let dir = dir.unwrap_or_else(|| PathBuf::from("."));
             let created = Node::init(&dir)?;
-            println!("initialised workspace {} (owner {})", created.root.display(), created.peer_id);
+            println!(
+                "initialised workspace {} (owner {})",
+                created.root.display(),
+                created.peer_id
+            );
             println!("next: tandem serve {}", dir.display());
         }
         Command::Serve { dir, peer } => {
@@ -159,7 +163,10 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Invite { dir, role, ttl } => {
             let layout = find(dir)?;
-            let req = Request::Invite { role, ttl_secs: Duration::from(ttl).as_secs() };
+            let req = Request::Invite {
+                role,
+                ttl_secs: Duration::from(ttl).as_secs(),
+            };
             let code = control::call(&layout.root, &layout.socket_path(), &req).await?;
             match code.as_str() {
                 Some(code) => println!("{code}"),
@@ -180,7 +187,8 @@ async fn run(cli: Cli) -> Result<()> {
 }
 
 async fn serve_until_signal(node: Node) -> Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("could not listen for SIGTERM")?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("could not listen for SIGTERM")?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
@@ -193,7 +201,15 @@ async fn serve_until_signal(node: Node) -> Result<()> {
 fn print_status(s: &serde_json::Value) {
     let str_of = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
     let name = str_of(s, "name");
-    println!("peer      {}{}", str_of(s, "peer_id"), if name.is_empty() { String::new() } else { format!(" ({name})") });
+    println!(
+        "peer      {}{}",
+        str_of(s, "peer_id"),
+        if name.is_empty() {
+            String::new()
+        } else {
+            format!(" ({name})")
+        }
+    );
     println!("folder    {}", str_of(s, "root"));
     let list = |k: &str| s.get(k).and_then(|x| x.as_array()).cloned().unwrap_or_default();
     for a in list("addresses") {
@@ -202,13 +218,28 @@ fn print_status(s: &serde_json::Value) {
     let peers = list("peers");
     println!("peers     {}", peers.len());
     for p in &peers {
-        let rtt = p.get("rtt_ms").and_then(|x| x.as_f64()).map(|r| format!("{r:.1} ms")).unwrap_or_else(|| "-".into());
-        println!("  {} {:<12} {} rtt {}", str_of(p, "id"), str_of(p, "name"), str_of(p, "address"), rtt);
+        let rtt = p
+            .get("rtt_ms")
+            .and_then(|x| x.as_f64())
+            .map(|r| format!("{r:.1} ms"))
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "  {} {:<12} {} rtt {}",
+            str_of(p, "id"),
+            str_of(p, "name"),
+            str_of(p, "address"),
+            rtt
+        );
     }
     let files = list("files");
     println!("files     {}", files.len());
     for f in &files {
-        println!("  {:<40} {:>8} B  {}", str_of(f, "path"), f.get("bytes").and_then(|x| x.as_u64()).unwrap_or(0), str_of(f, "hash"));
+        println!(
+            "  {:<40} {:>8} B  {}",
+            str_of(f, "path"),
+            f.get("bytes").and_then(|x| x.as_u64()).unwrap_or(0),
+            str_of(f, "hash")
+        );
     }
     let skipped = list("skipped");
     if !skipped.is_empty() {
@@ -221,4 +252,3 @@ fn print_status(s: &serde_json::Value) {
         println!("warning   the workspace folder is missing: file sync stopped");
     }
 }
-

@@ -16,11 +16,7 @@ pub struct Splice {
 /// An empty splice at `at`, to be grown.
 fn empty(at: usize) -> Splice {
     let insert = String::new();
-    Splice {
-        at,
-        delete: 0,
-        insert,
-    }
+    Splice { at, delete: 0, insert }
 }
 
 /// Where a splice's deleted range ends, in the old text.
@@ -238,10 +234,7 @@ mod tests {
     }
 
     /// A base and two edits of it: either small splices or unrelated rewrites.
-    fn triple(
-        ours: &'static [char],
-        theirs: &'static [char],
-    ) -> impl Strategy<Value = (String, String, String)> {
+    fn triple(ours: &'static [char], theirs: &'static [char]) -> impl Strategy<Value = (String, String, String)> {
         text(ALPHA, 12).prop_flat_map(move |b| {
             let o = prop_oneof![3 => edited(b.clone(), ours), 1 => text(ours, 12)];
             let t = prop_oneof![3 => edited(b.clone(), theirs), 1 => text(theirs, 12)];
@@ -258,10 +251,7 @@ mod tests {
         }
         for w in splices.windows(2) {
             // A kept char always separates two splices.
-            assert!(
-                w[1].at + w[1].delete < w[0].at,
-                "overlap or wrong order: {w:?}"
-            );
+            assert!(w[1].at + w[1].delete < w[0].at, "overlap or wrong order: {w:?}");
         }
         apply(theirs, splices)
     }

@@ -9,7 +9,9 @@ use crate::wire::{SyncRequest, SyncResponse, MAX_GOSSIP_BYTES, MAX_SYNC_REQUEST_
 use futures::StreamExt;
 use libp2p::core::transport::upgrade::Version;
 use libp2p::core::Transport;
-use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds};
+use libp2p::gossipsub::{
+    self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds,
+};
 use libp2p::identity::Keypair;
 use libp2p::pnet::{PnetConfig, PreSharedKey};
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
@@ -31,7 +33,11 @@ pub enum NetCmd {
     /// Publish an envelope on the workspace topic.
     Publish(Vec<u8>),
     /// The core's verdict on a gossip message (None: could not judge, e.g. the store failed).
-    Report { id: MessageId, source: PeerId, accept: Option<bool> },
+    Report {
+        id: MessageId,
+        source: PeerId,
+        accept: Option<bool>,
+    },
     /// The membership changed.
     Members(Membership),
     /// Trust this peer as our inviter while joining.
@@ -41,9 +47,16 @@ pub enum NetCmd {
     /// Dial an address.
     Dial(Multiaddr),
     /// Send a request on `/tandem/sync/1`.
-    Request { peer: PeerId, req: SyncRequest, reply: oneshot::Sender<Result<SyncResponse, String>> },
+    Request {
+        peer: PeerId,
+        req: SyncRequest,
+        reply: oneshot::Sender<Result<SyncResponse, String>>,
+    },
     /// Answer an inbound request.
-    Respond { channel: ResponseChannel<SyncResponse>, resp: SyncResponse },
+    Respond {
+        channel: ResponseChannel<SyncResponse>,
+        resp: SyncResponse,
+    },
     /// Current network status.
     Status(oneshot::Sender<NetStatus>),
     /// Stop the task.
@@ -88,6 +101,8 @@ pub struct NetConfig {
     pub mdns: bool,
     /// How often to run the sync exchange with every connected member.
     pub sync_interval: Duration,
+    /// TCP port to try first for listen addresses asking for any port.
+    pub preferred_port: Option<u16>,
 }
 
 #[derive(NetworkBehaviour)]
@@ -146,7 +161,8 @@ impl NetLoop {
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(cfg.keypair)
             .with_tokio()
             .with_other_transport(|key| {
-                let noise = noise::Config::new(key).map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+                let noise =
+                    noise::Config::new(key).map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
                 Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
                     tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
                         .and_then(move |socket, _| PnetConfig::new(psk).handshake(socket))
@@ -166,10 +182,16 @@ impl NetLoop {
                     .build()
                     .map_err(|e| e.to_string())?;
                 let mut gossipsub = gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gs_cfg)?;
-                let thresholds = PeerScoreThresholds { graylist_threshold: -1e9, ..Default::default() };
+                let thresholds = PeerScoreThresholds {
+                    graylist_threshold: -1e9,
+                    ..Default::default()
+                };
                 gossipsub.with_peer_score(PeerScoreParams::default(), thresholds)?;
                 let mdns = if cfg.mdns {
-                    Some(mdns::tokio::Behaviour::new(mdns::Config::default(), key.public().to_peer_id()).map_err(|e| e.to_string())?)
+                    Some(
+                        mdns::tokio::Behaviour::new(mdns::Config::default(), key.public().to_peer_id())
+                            .map_err(|e| e.to_string())?,
+                    )
                 } else {
                     None
                 };
@@ -184,7 +206,8 @@ impl NetLoop {
                     gossipsub,
                     mdns: Toggle::from(mdns),
                     identify: identify::Behaviour::new(
-                        identify::Config::new("/tandem/1".into(), key.public()).with_agent_version(format!("tandem/{}", env!("CARGO_PKG_VERSION"))),
+                        identify::Config::new("/tandem/1".into(), key.public())
+                            .with_agent_version(format!("tandem/{}", env!("CARGO_PKG_VERSION"))),
                     ),
                     ping: ping::Behaviour::new(ping::Config::new().with_interval(Duration::from_secs(5))),
                     sync,
@@ -196,7 +219,17 @@ impl NetLoop {
         let topic = IdentTopic::new(cfg.topic);
         swarm.behaviour_mut().gossipsub.subscribe(&topic).map_err(setup)?;
         for addr in cfg.listen {
-            swarm.listen_on(addr.clone()).map_err(|e| NetError::Listen { addr, why: e.to_string() })?;
+            // Prefer the port of the last run for a "random port" address, so that teammates and
+            // codes that know our address still reach us after a restart.
+            if let Some(again) = cfg.preferred_port.and_then(|p| with_port_if_zero(&addr, p)) {
+                if swarm.listen_on(again).is_ok() {
+                    continue;
+                }
+            }
+            swarm.listen_on(addr.clone()).map_err(|e| NetError::Listen {
+                addr,
+                why: e.to_string(),
+            })?;
         }
         Ok(NetLoop {
             swarm,
@@ -288,10 +321,18 @@ impl NetLoop {
                     Some(false) => MessageAcceptance::Reject,
                     None => MessageAcceptance::Ignore,
                 };
-                self.swarm.behaviour_mut().gossipsub.report_message_validation_result(&id, &source, acceptance);
+                self.swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&id, &source, acceptance);
             }
             NetCmd::Members(m) => {
-                let newly: Vec<PeerId> = m.roles.keys().filter(|p| !self.membership.roles.contains_key(p)).copied().collect();
+                let newly: Vec<PeerId> = m
+                    .roles
+                    .keys()
+                    .filter(|p| !self.membership.roles.contains_key(p))
+                    .copied()
+                    .collect();
                 self.membership = m;
                 let peers: Vec<PeerId> = self.connected.keys().copied().collect();
                 for peer in &peers {
@@ -367,26 +408,39 @@ impl NetLoop {
                 }
                 self.connected.insert(peer_id, addr.clone());
                 self.score_peer(&peer_id);
-                let _ = self.events.send(Event::PeerConnected { peer: peer_id.to_string(), address: addr.to_string() });
+                let _ = self.events.send(Event::PeerConnected {
+                    peer: peer_id.to_string(),
+                    address: addr.to_string(),
+                });
                 if self.is_trusted(&peer_id) {
                     let _ = self.sync_trigger.send(peer_id);
                 }
             }
-            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
                 tracing::info!(peer = %peer_id, "disconnected");
                 self.connected.remove(&peer_id);
                 self.rtt.remove(&peer_id);
-                let _ = self.events.send(Event::PeerDisconnected { peer: peer_id.to_string() });
+                let _ = self.events.send(Event::PeerDisconnected {
+                    peer: peer_id.to_string(),
+                });
             }
             SwarmEvent::Behaviour(ev) => self.on_behaviour(ev),
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(peer = ?peer_id, error = %error, "could not connect");
-                let _ = self.events.send(Event::ConnectionFailed { error: error.to_string() });
+                let _ = self.events.send(Event::ConnectionFailed {
+                    error: error.to_string(),
+                });
             }
             SwarmEvent::IncomingConnectionError { error, .. } => {
                 // Usually a peer without the workspace key: the pnet handshake fails.
                 tracing::debug!(error = %error, "incoming connection failed");
-                let _ = self.events.send(Event::ConnectionFailed { error: error.to_string() });
+                let _ = self.events.send(Event::ConnectionFailed {
+                    error: error.to_string(),
+                });
             }
             _ => {}
         }
@@ -394,12 +448,25 @@ impl NetLoop {
 
     fn on_behaviour(&mut self, ev: BehaviourEvent) {
         match ev {
-            BehaviourEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message_id, message }) => {
+            BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            }) => {
                 let Some(source) = message.source else {
-                    self.swarm.behaviour_mut().gossipsub.report_message_validation_result(&message_id, &propagation_source, MessageAcceptance::Reject);
+                    self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
+                        &message_id,
+                        &propagation_source,
+                        MessageAcceptance::Reject,
+                    );
                     return;
                 };
-                let _ = self.core.send(Cmd::Gossip { source, via: propagation_source, id: message_id, data: message.data });
+                let _ = self.core.send(Cmd::Gossip {
+                    source,
+                    via: propagation_source,
+                    id: message_id,
+                    data: message.data,
+                });
             }
             BehaviourEvent::Mdns(mdns::Event::Discovered(list)) => {
                 for (peer, addr) in list {
@@ -416,7 +483,9 @@ impl NetLoop {
                     addrs.insert(a);
                 }
             }
-            BehaviourEvent::Ping(ping::Event { peer, result: Ok(rtt), .. }) => {
+            BehaviourEvent::Ping(ping::Event {
+                peer, result: Ok(rtt), ..
+            }) => {
                 self.rtt.insert(peer, rtt);
             }
             BehaviourEvent::Sync(request_response::Event::Message { peer, message, .. }) => match message {
@@ -427,7 +496,12 @@ impl NetLoop {
                     }
                 }
             },
-            BehaviourEvent::Sync(request_response::Event::OutboundFailure { request_id, error, peer, .. }) => {
+            BehaviourEvent::Sync(request_response::Event::OutboundFailure {
+                request_id,
+                error,
+                peer,
+                ..
+            }) => {
                 tracing::debug!(%peer, error = %error, "sync request failed");
                 if let Some(reply) = self.pending.remove(&request_id) {
                     let _ = reply.send(Err(error.to_string()));
@@ -442,8 +516,17 @@ impl NetLoop {
     fn on_request(&mut self, peer: PeerId, req: SyncRequest, channel: ResponseChannel<SyncResponse>) {
         let (tx, rx) = oneshot::channel();
         let cmd = match req {
-            SyncRequest::Sync { have, .. } => Cmd::SyncRequest { from: peer, have, reply: tx },
-            SyncRequest::Join { token, name, .. } => Cmd::Join { from: peer, token, name, reply: tx },
+            SyncRequest::Sync { have, .. } => Cmd::SyncRequest {
+                from: peer,
+                have,
+                reply: tx,
+            },
+            SyncRequest::Join { token, name, .. } => Cmd::Join {
+                from: peer,
+                token,
+                name,
+                reply: tx,
+            },
         };
         if self.core.send(cmd).is_err() {
             return;
@@ -455,6 +538,30 @@ impl NetLoop {
             }
         });
     }
+}
+
+fn with_port_if_zero(addr: &Multiaddr, port: u16) -> Option<Multiaddr> {
+    use libp2p::multiaddr::Protocol;
+    let mut zero = false;
+    let out = addr
+        .iter()
+        .map(|p| match p {
+            Protocol::Tcp(0) => {
+                zero = true;
+                Protocol::Tcp(port)
+            }
+            other => other,
+        })
+        .collect();
+    zero.then_some(out)
+}
+
+/// The TCP port of an address, if any.
+pub fn tcp_port(addr: &Multiaddr) -> Option<u16> {
+    addr.iter().find_map(|p| match p {
+        libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
+        _ => None,
+    })
 }
 
 fn is_dialable(a: &Multiaddr) -> bool {
@@ -478,7 +585,9 @@ pub fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
 }
 
 fn without_peer(addr: &Multiaddr) -> Multiaddr {
-    addr.iter().filter(|p| !matches!(p, libp2p::multiaddr::Protocol::P2p(_))).collect()
+    addr.iter()
+        .filter(|p| !matches!(p, libp2p::multiaddr::Protocol::P2p(_)))
+        .collect()
 }
 
 fn with_peer(addr: Multiaddr, peer: &PeerId) -> Multiaddr {

@@ -116,6 +116,7 @@ pub struct Node {
 const META_WORKSPACE_ID: &str = "workspace_id";
 const META_PSK: &str = "psk";
 const META_PEERS: &str = "peers";
+const META_PORT: &str = "listen_port";
 
 /// What `init` made.
 #[derive(Debug, Clone)]
@@ -138,10 +139,18 @@ impl Node {
         store.meta_set(META_WORKSPACE_ID, &rand::random::<[u8; 16]>())?;
         store.meta_set(META_PSK, &rand::random::<[u8; 32]>())?;
         let mut docs = DocSet::new(client_id_for(&peer_id, 0));
-        let rec = MemberRecord { role: Role::Owner, name: String::new(), added_by: peer_id.to_string(), added_at: crate::unix_now() };
+        let rec = MemberRecord {
+            role: Role::Owner,
+            name: String::new(),
+            added_by: peer_id.to_string(),
+            added_at: crate::unix_now(),
+        };
         let update = docs.set_member(&peer_id, &rec);
         store.append(&[(&DocId::Members.to_string(), &update)])?;
-        Ok(Created { root: layout.root, peer_id })
+        Ok(Created {
+            root: layout.root,
+            peer_id,
+        })
     }
 
     /// Starts serving an existing workspace.
@@ -165,12 +174,17 @@ impl Node {
         }
         let created_dir = !cfg.root.exists();
         if !created_dir {
-            let mut entries = std::fs::read_dir(&cfg.root).map_err(|e| Error::io(format!("could not read {}", cfg.root.display()), e))?;
+            let mut entries = std::fs::read_dir(&cfg.root)
+                .map_err(|e| Error::io(format!("could not read {}", cfg.root.display()), e))?;
             if entries.next().is_some() {
-                return Err(Error::Refused(format!("{} is not empty; join into a new or empty folder", cfg.root.display())));
+                return Err(Error::Refused(format!(
+                    "{} is not empty; join into a new or empty folder",
+                    cfg.root.display()
+                )));
             }
         }
-        std::fs::create_dir_all(&cfg.root).map_err(|e| Error::io(format!("could not create {}", cfg.root.display()), e))?;
+        std::fs::create_dir_all(&cfg.root)
+            .map_err(|e| Error::io(format!("could not create {}", cfg.root.display()), e))?;
         let layout = Layout::new(&cfg.root)?;
         let undo = |layout: &Layout| {
             let _ = std::fs::remove_dir_all(layout.state_dir());
@@ -208,7 +222,13 @@ impl Node {
         }
         let connected = tokio::time::timeout(Duration::from_secs(20), async {
             loop {
-                if self.net_status().await?.peers.iter().any(|p| p.id == invite.inviter.to_string()) {
+                if self
+                    .net_status()
+                    .await?
+                    .peers
+                    .iter()
+                    .any(|p| p.id == invite.inviter.to_string())
+                {
                     return Ok::<(), Error>(());
                 }
                 match events.recv().await {
@@ -226,11 +246,19 @@ impl Node {
                 ))
             }
         }
-        let req = crate::wire::SyncRequest::Join { v: crate::wire::WIRE_VERSION, token: invite.token.to_vec(), name: self.inner.name.clone() };
+        let req = crate::wire::SyncRequest::Join {
+            v: crate::wire::WIRE_VERSION,
+            token: invite.token.to_vec(),
+            name: self.inner.name.clone(),
+        };
         match self.request(invite.inviter, req).await? {
             crate::wire::SyncResponse::Joined { .. } => {}
             crate::wire::SyncResponse::Refused { reason, .. } => return Err(Error::Join(reason)),
-            other => return Err(Error::Join(format!("unexpected answer from the inviting peer: {other:?}"))),
+            other => {
+                return Err(Error::Join(format!(
+                    "unexpected answer from the inviting peer: {other:?}"
+                )))
+            }
         }
         sync::session(self, invite.inviter, Some(progress)).await
     }
@@ -253,14 +281,23 @@ impl Node {
             .filter_map(|s| s.parse().ok())
             .collect();
         let name = cfg.name.clone().unwrap_or_default();
+        let preferred_port = store
+            .meta_get(META_PORT)?
+            .and_then(|b| <[u8; 2]>::try_from(b.as_slice()).ok())
+            .map(u16::from_be_bytes);
 
         let (core_tx, core_rx) = mpsc::unbounded_channel();
         let (net_tx, net_rx) = mpsc::unbounded_channel();
         let (sync_tx, sync_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(4096);
 
-        let writer = fs_sync::writer(layout.clone(), core_tx.clone()).map_err(|e| Error::io("could not start the writer", e))?;
-        let outputs = Outputs { net: net_tx.clone(), writer, events: events.clone() };
+        let writer =
+            fs_sync::writer(layout.clone(), core_tx.clone()).map_err(|e| Error::io("could not start the writer", e))?;
+        let outputs = Outputs {
+            net: net_tx.clone(),
+            writer,
+            events: events.clone(),
+        };
         let core_thread = Core::spawn(peer_id, name.clone(), layout.clone(), store, outputs, core_rx)?;
         if let Some(inviter) = inviter {
             let _ = core_tx.send(Cmd::TrustInviter(inviter));
@@ -274,9 +311,23 @@ impl Node {
             listen: cfg.listen.clone(),
             mdns: cfg.mdns,
             sync_interval: cfg.sync_interval,
+            preferred_port,
         };
-        let mut net = NetLoop::new(net_cfg, net_rx, net_tx.clone(), core_tx.clone(), sync_tx, events.clone())?;
+        let mut net = NetLoop::new(
+            net_cfg,
+            net_rx,
+            net_tx.clone(),
+            core_tx.clone(),
+            sync_tx,
+            events.clone(),
+        )?;
         let listen = net.wait_listening().await;
+        if let Some(port) = listen.first().and_then(crate::net::tcp_port) {
+            let _ = core_tx.send(Cmd::SetMeta {
+                key: META_PORT.into(),
+                value: port.to_be_bytes().to_vec(),
+            });
+        }
         let shown: Vec<String> = listen.iter().map(|a| a.to_string()).collect();
         tracing::info!("peer {peer_id} listening on {}", shown.join(", "));
         tokio::spawn(net.run());
@@ -356,10 +407,19 @@ impl Node {
         rx.await.map_err(|_| Error::Stopped)
     }
 
-    pub(crate) async fn request(&self, peer: PeerId, req: crate::wire::SyncRequest) -> Result<crate::wire::SyncResponse, Error> {
+    pub(crate) async fn request(
+        &self,
+        peer: PeerId,
+        req: crate::wire::SyncRequest,
+    ) -> Result<crate::wire::SyncResponse, Error> {
         let (tx, rx) = oneshot::channel();
-        self.inner.net.send(NetCmd::Request { peer, req, reply: tx }).map_err(|_| Error::Stopped)?;
-        rx.await.map_err(|_| Error::Stopped)?.map_err(|e| Error::Join(format!("request to {peer} failed: {e}")))
+        self.inner
+            .net
+            .send(NetCmd::Request { peer, req, reply: tx })
+            .map_err(|_| Error::Stopped)?;
+        rx.await
+            .map_err(|_| Error::Stopped)?
+            .map_err(|e| Error::Join(format!("request to {peer} failed: {e}")))
     }
 
     pub(crate) async fn known_peer_addrs(&self) -> Result<Vec<String>, Error> {
@@ -403,12 +463,27 @@ impl Node {
     /// A new invite code for `role`, valid for `ttl`, single use.
     pub async fn invite(&self, role: Role, ttl: Duration) -> Result<String, Error> {
         if role == Role::Owner {
-            return Err(Error::Refused("invites are for editors or viewers; an owner can promote a member later".into()));
+            return Err(Error::Refused(
+                "invites are for editors or viewers; an owner can promote a member later".into(),
+            ));
         }
         let token: [u8; 16] = rand::random();
         let expires_at = crate::unix_now().saturating_add(ttl.as_secs());
-        self.ask(|reply| Cmd::AddInvite { token, role, expires_at, reply }).await?.map_err(Error::Refused)?;
-        let mut addrs: Vec<Multiaddr> = self.net_status().await?.listen.iter().filter_map(|a| a.parse().ok()).collect();
+        self.ask(|reply| Cmd::AddInvite {
+            token,
+            role,
+            expires_at,
+            reply,
+        })
+        .await?
+        .map_err(Error::Refused)?;
+        let mut addrs: Vec<Multiaddr> = self
+            .net_status()
+            .await?
+            .listen
+            .iter()
+            .filter_map(|a| a.parse().ok())
+            .collect();
         // Loopback last: a teammate on another machine needs the LAN address first.
         addrs.sort_by_key(|a: &Multiaddr| a.to_string().starts_with("/ip4/127.") as u8);
         let invite = Invite {
@@ -426,7 +501,13 @@ impl Node {
     /// Replaces a file's text through the CRDT (as an editor would); returns once stored.
     pub async fn set_text(&self, path: &str, text: &str) -> Result<(), Error> {
         let path = RelPath::new(path)?;
-        self.ask(|reply| Cmd::SetText { path, text: text.to_string(), reply }).await?.map_err(Error::Refused)
+        self.ask(|reply| Cmd::SetText {
+            path,
+            text: text.to_string(),
+            reply,
+        })
+        .await?
+        .map_err(Error::Refused)
     }
 
     /// Applies splices (char offsets on the current text, in descending order) to a file. The
@@ -434,7 +515,11 @@ impl Node {
     /// before awaiting lets the engine commit them together.
     pub fn edit(&self, path: &RelPath, splices: Vec<crate::merge::Splice>) -> Ack {
         let (tx, rx) = oneshot::channel();
-        let _ = self.inner.core.send(Cmd::Edit { path: path.clone(), splices, reply: tx });
+        let _ = self.inner.core.send(Cmd::Edit {
+            path: path.clone(),
+            splices,
+            reply: tx,
+        });
         Ack(rx)
     }
 

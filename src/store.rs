@@ -12,9 +12,7 @@
 
 use crate::members::Role;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, Value, ValueRef};
-use rusqlite::{
-    params, params_from_iter, Connection, ErrorCode, OptionalExtension, Result as SqlResult,
-};
+use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension, Result as SqlResult};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -87,9 +85,7 @@ fn hint(e: &rusqlite::Error) -> &'static str {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
             "; another process holds the database: is a second Tandem running on this folder?"
         }
-        Some(ErrorCode::DatabaseCorrupt) => {
-            "; the file is corrupt: move it aside and restore a backup"
-        }
+        Some(ErrorCode::DatabaseCorrupt) => "; the file is corrupt: move it aside and restore a backup",
         _ => "",
     }
 }
@@ -252,8 +248,7 @@ impl Store {
         let conn = &mut self.conn;
         run(&self.path, "appending updates", || {
             let tx = conn.transaction()?;
-            let mut insert =
-                tx.prepare_cached("INSERT INTO updates (doc, data) VALUES (?1, ?2)")?;
+            let mut insert = tx.prepare_cached("INSERT INTO updates (doc, data) VALUES (?1, ?2)")?;
             for (doc, data) in batch {
                 insert.execute(params![doc, data])?;
             }
@@ -280,24 +275,16 @@ impl Store {
         let (snapshots, updates): Rows = run(&self.path, "loading documents", || {
             let sql = format!("SELECT doc, data FROM snapshots{filter}");
             let mut stmt = self.conn.prepare_cached(&sql)?;
-            let snapshots =
-                stmt.query_map(params_from_iter(only), |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let snapshots = stmt.query_map(params_from_iter(only), |r| Ok((r.get(0)?, r.get(1)?)))?;
             let sql = format!("SELECT id, doc, data FROM updates{filter} ORDER BY id");
             let mut stmt = self.conn.prepare_cached(&sql)?;
-            let updates = stmt.query_map(params_from_iter(only), |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
-            Ok((
-                snapshots.collect::<Result<_, _>>()?,
-                updates.collect::<Result<_, _>>()?,
-            ))
+            let updates = stmt.query_map(params_from_iter(only), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok((snapshots.collect::<Result<_, _>>()?, updates.collect::<Result<_, _>>()?))
         })?;
         let mut docs = BTreeMap::new();
         for (doc, data) in snapshots {
             let data = blob(&self.path, &doc, None, data)?;
-            docs.entry(doc)
-                .or_insert_with_key(|d| StoredDoc::new(d))
-                .snapshot = Some(data);
+            docs.entry(doc).or_insert_with_key(|d| StoredDoc::new(d)).snapshot = Some(data);
         }
         for (id, doc, data) in updates {
             let data = blob(&self.path, &doc, Some(id), data)?;
@@ -355,10 +342,7 @@ impl Store {
                          SELECT doc, id, data, ?3, ?4 FROM updates WHERE doc = ?1 AND id = ?2",
                         params![doc, id, reason, at],
                     )?;
-                    tx.execute(
-                        "DELETE FROM updates WHERE doc = ?1 AND id = ?2",
-                        params![doc, id],
-                    )?;
+                    tx.execute("DELETE FROM updates WHERE doc = ?1 AND id = ?2", params![doc, id])?;
                     n
                 }
                 None => {
@@ -421,9 +405,7 @@ impl Store {
         let expires_at = i64::try_from(expires_at).unwrap_or(i64::MAX);
         let (hash, code) = (token_hash(token), role.code());
         run(&self.path, "recording an invite (each token once)", || {
-            self.conn
-                .execute(sql, params![hash, code, expires_at])
-                .map(drop)
+            self.conn.execute(sql, params![hash, code, expires_at]).map(drop)
         })
     }
 
@@ -466,17 +448,12 @@ impl Store {
     pub fn remove_disk_base(&mut self, path: &str) -> Result<()> {
         let sql = "DELETE FROM disk_bases WHERE path = ?1";
         let what = format!("removing the disk base of {path:?}");
-        run(&self.path, what, || {
-            self.conn.execute(sql, [path]).map(drop)
-        })
+        run(&self.path, what, || self.conn.execute(sql, [path]).map(drop))
     }
 
     /// Every `(path, text)` disk base, ordered by path.
     pub fn disk_bases(&self) -> Result<Vec<(String, String)>> {
-        self.pairs(
-            "SELECT path, text FROM disk_bases ORDER BY path",
-            "loading disk bases",
-        )
+        self.pairs("SELECT path, text FROM disk_bases ORDER BY path", "loading disk bases")
     }
 
     /// Whether SQLite's `PRAGMA integrity_check` finds the file sound.
@@ -516,10 +493,7 @@ mod tests {
         drop(store);
         let store = Store::open(&path, Durability::Full)?;
         let all = store.load_all()?;
-        assert_eq!(
-            all.iter().map(|d| &d.doc[..]).collect::<Vec<_>>(),
-            ["a", "b"]
-        );
+        assert_eq!(all.iter().map(|d| &d.doc[..]).collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(all[0], store.load_doc("a")?);
         assert_eq!(updates(&store, "a"), [b"1", b"2", b"3"]);
         assert_eq!(store.update_count("a")?, 3);
@@ -555,10 +529,7 @@ mod tests {
         store.compact("a", b"S123", store.last_row("a")?.unwrap())?;
         assert_eq!(store.last_row("a")?, None);
         store.append(&[("a", b"4")])?;
-        assert!(
-            store.last_row("a")?.unwrap() > through + 1,
-            "row ids are never reused"
-        );
+        assert!(store.last_row("a")?.unwrap() > through + 1, "row ids are never reused");
         Ok(())
     }
 
@@ -571,10 +542,7 @@ mod tests {
         store.quarantine("a", bad, "does not decode")?;
         store.quarantine("b", None, "snapshot does not decode")?;
         let all = store.load_all()?;
-        assert_eq!(
-            (all.len(), updates(&store, "a")),
-            (1, vec![b"good".to_vec()])
-        );
+        assert_eq!((all.len(), updates(&store, "a")), (1, vec![b"good".to_vec()]));
         let listed = store.quarantined()?;
         assert_eq!(listed[0], ("a".into(), "does not decode".into()));
         assert_eq!(listed[1], ("b".into(), "snapshot does not decode".into()));
@@ -611,10 +579,7 @@ mod tests {
         let (token, late) = ([7u8; 16], [8u8; 16]);
         store.add_invite(&token, Role::Editor, 1_000)?;
         store.add_invite(&late, Role::Viewer, 1_000)?;
-        assert_eq!(
-            store.take_invite(&token, 999)?,
-            TakeInvite::Ok(Role::Editor)
-        );
+        assert_eq!(store.take_invite(&token, 999)?, TakeInvite::Ok(Role::Editor));
         assert_eq!(store.take_invite(&token, 999)?, TakeInvite::Used);
         assert_eq!(store.take_invite(&late, 1_000)?, TakeInvite::Expired);
         assert_eq!(store.take_invite(&late, 1_000)?, TakeInvite::Expired);
@@ -659,9 +624,7 @@ mod tests {
         let mut store = Store::open(&Path::new(&dir).join("t.db"), Durability::Normal).unwrap();
         store.append(&[("a", b"committed")]).unwrap();
         let me = std::process::id().to_string();
-        let _ = std::process::Command::new("kill")
-            .args(["-9", &me])
-            .status();
+        let _ = std::process::Command::new("kill").args(["-9", &me]).status();
         std::process::abort();
     }
 
@@ -676,15 +639,8 @@ mod tests {
             .env(CRASH_DIR, dir.path())
             .stdout(std::process::Stdio::null())
             .status()?;
-        assert_eq!(
-            status.signal(),
-            Some(9),
-            "the child must die by SIGKILL: {status}"
-        );
-        assert!(
-            dir.path().join("t.db-wal").exists(),
-            "the row is only in the WAL"
-        );
+        assert_eq!(status.signal(), Some(9), "the child must die by SIGKILL: {status}");
+        assert!(dir.path().join("t.db-wal").exists(), "the row is only in the WAL");
         let store = Store::open(&dir.path().join("t.db"), Durability::Normal)?;
         assert_eq!(updates(&store, "a"), [b"committed"]);
         assert!(store.integrity_check()?);
@@ -701,18 +657,12 @@ mod tests {
         assert!(err.to_string().contains("garbage.db"), "{err}");
 
         Connection::open(dir.path().join("other.db"))?.execute_batch("CREATE TABLE t (x)")?;
-        assert!(matches!(
-            open("other.db"),
-            Some(StoreError::NotADatabase { .. })
-        ));
+        assert!(matches!(open("other.db"), Some(StoreError::NotADatabase { .. })));
 
         assert!(open("newer.db").is_none());
         let newer = Connection::open(dir.path().join("newer.db"))?;
         newer.pragma_update(None, "user_version", SCHEMA_VERSION + 1)?;
-        assert!(open("newer.db")
-            .unwrap()
-            .to_string()
-            .contains("upgrade Tandem"));
+        assert!(open("newer.db").unwrap().to_string().contains("upgrade Tandem"));
 
         let err = open("no/such/dir/t.db").unwrap();
         assert!(err.to_string().contains("writable"), "{err}");

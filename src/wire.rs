@@ -59,12 +59,22 @@ pub enum WireError {
 impl Envelope {
     /// An update envelope for `doc`.
     pub fn update(doc: &str, data: Vec<u8>) -> Envelope {
-        Envelope { v: WIRE_VERSION, kind: Kind::Update, doc: doc.to_string(), data }
+        Envelope {
+            v: WIRE_VERSION,
+            kind: Kind::Update,
+            doc: doc.to_string(),
+            data,
+        }
     }
 
     /// A nudge: "sync with me about `doc`".
     pub fn nudge(doc: &str) -> Envelope {
-        Envelope { v: WIRE_VERSION, kind: Kind::Nudge, doc: doc.to_string(), data: Vec::new() }
+        Envelope {
+            v: WIRE_VERSION,
+            kind: Kind::Nudge,
+            doc: doc.to_string(),
+            data: Vec::new(),
+        }
     }
 
     /// CBOR bytes of this envelope.
@@ -83,8 +93,7 @@ impl Envelope {
             return Err(WireError::TooLarge(bytes.len(), MAX_GOSSIP_BYTES));
         }
         // ciborium's recursion limit (256) guards the stack against nested garbage.
-        let env: Envelope =
-            ciborium::from_reader(bytes).map_err(|e| WireError::Malformed(e.to_string()))?;
+        let env: Envelope = ciborium::from_reader(bytes).map_err(|e| WireError::Malformed(e.to_string()))?;
         if env.v != WIRE_VERSION {
             return Err(WireError::Version(env.v));
         }

@@ -157,9 +157,7 @@ impl Layout {
 /// Beyond the obvious (no `..`, nothing absolute) it refuses `.git` and `.tandem` as any
 /// component, case-insensitively because macOS and Windows fold case, plus Windows device
 /// names, characters Windows forbids, and names ending in '.' or ' ' (Windows strips those).
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct RelPath(String);
 
@@ -171,24 +169,16 @@ impl RelPath {
             (s.len() > MAX_PATH_BYTES, "longer than 1024 bytes"),
             (s.starts_with('/'), "absolute path"),
             (s.contains('\\'), "contains a backslash"),
-            (
-                s.chars().any(char::is_control),
-                "contains a control character",
-            ),
+            (s.chars().any(char::is_control), "contains a control character"),
             (
                 s.contains(WINDOWS_FORBIDDEN),
                 "contains one of <>:\"|?*, which Windows forbids",
             ),
         ];
-        let mut checks = whole
-            .into_iter()
-            .chain(s.split('/').flat_map(component_checks));
+        let mut checks = whole.into_iter().chain(s.split('/').flat_map(component_checks));
         match checks.find(|(bad, _)| *bad) {
             None => Ok(RelPath(s.to_string())),
-            Some((_, why)) => Err(WorkspaceError::BadPath(
-                s.chars().take(120).collect(),
-                why.into(),
-            )),
+            Some((_, why)) => Err(WorkspaceError::BadPath(s.chars().take(120).collect(), why.into())),
         }
     }
 
@@ -213,10 +203,7 @@ impl RelPath {
             let Component::Normal(name) = c else {
                 return Err(bad("not a plain path"));
             };
-            parts.push(
-                name.to_str()
-                    .ok_or_else(|| bad("name is not valid UTF-8"))?,
-            );
+            parts.push(name.to_str().ok_or_else(|| bad("name is not valid UTF-8"))?);
         }
         RelPath::new(&parts.join("/"))
     }
@@ -226,10 +213,7 @@ fn component_checks(c: &str) -> [(bool, &'static str); 7] {
     [
         (c.is_empty(), "empty component (doubled or trailing '/')"),
         (c == "." || c == "..", "'.' or '..' component"),
-        (
-            c.len() > MAX_COMPONENT_BYTES,
-            "a component is longer than 255 bytes",
-        ),
+        (c.len() > MAX_COMPONENT_BYTES, "a component is longer than 255 bytes"),
         (c.ends_with(['.', ' ']), "a component ends with '.' or ' '"),
         (is_git(c), "inside a .git folder"),
         // Nested workspaces hold private keys too, so `.tandem` is refused at any depth.
@@ -244,17 +228,10 @@ fn is_git(c: &str) -> bool {
 }
 
 fn is_windows_reserved(c: &str) -> bool {
-    let stem = c
-        .split('.')
-        .next()
-        .unwrap_or(c)
-        .trim_end()
-        .to_ascii_uppercase();
+    let stem = c.split('.').next().unwrap_or(c).trim_end().to_ascii_uppercase();
     let digit = |d: &str| d.chars().count() == 1 && d.chars().all(|c| "123456789¹²³".contains(c));
     ["CON", "PRN", "AUX", "NUL"].contains(&stem.as_str())
-        || ["COM", "LPT"]
-            .iter()
-            .any(|p| stem.strip_prefix(p).is_some_and(digit))
+        || ["COM", "LPT"].iter().any(|p| stem.strip_prefix(p).is_some_and(digit))
 }
 
 impl TryFrom<String> for RelPath {
@@ -331,18 +308,12 @@ impl Ignore {
             let Ok(rel) = dir.strip_prefix(&layout.root) else {
                 continue;
             };
-            let comps: Vec<String> = rel
-                .iter()
-                .map(|c| c.to_string_lossy().into_owned())
-                .collect();
+            let comps: Vec<String> = rel.iter().map(|c| c.to_string_lossy().into_owned()).collect();
             let mut builder = GitignoreBuilder::new(&dir);
             // `.tandemignore` goes last so its lines win, as they do in the walker.
             for file in [dir.join(".gitignore"), dir.join(IGNORE_FILE)] {
                 if let Some(err) = file.is_file().then(|| builder.add(&file)).flatten() {
-                    tracing::warn!(
-                        "ignore rules in {}: {err}; skipping bad lines",
-                        file.display()
-                    );
+                    tracing::warn!("ignore rules in {}: {err}; skipping bad lines", file.display());
                 }
             }
             match builder.build() {
@@ -351,9 +322,7 @@ impl Ignore {
             }
         }
         rules.sort_by_key(|(comps, _)| comps.len());
-        Ignore {
-            rules: Arc::new(rules),
-        }
+        Ignore { rules: Arc::new(rules) }
     }
 
     /// Whether `rel` is excluded from syncing (always so under `.git/`, `.tandem/`, and temp files).
@@ -439,12 +408,7 @@ fn scan_with_limit(layout: &Layout, ignore: &Ignore, limit: u64) -> Result<Scan,
         !builtin_excluded(entry_components(e))
             && RelPath::from_abs(&lay, e.path()).map_or(true, |r| !ig.is_ignored(&r, is_dir))
     };
-    let shown = |p: &Path| {
-        p.strip_prefix(&layout.root)
-            .unwrap_or(p)
-            .to_string_lossy()
-            .into_owned()
-    };
+    let shown = |p: &Path| p.strip_prefix(&layout.root).unwrap_or(p).to_string_lossy().into_owned();
     let (mut out, mut bad_dirs) = (Scan::default(), Vec::<PathBuf>::new());
     for entry in walker(&layout.root, filter) {
         let e = match entry {
@@ -491,9 +455,7 @@ fn scan_with_limit(layout: &Layout, ignore: &Ignore, limit: u64) -> Result<Scan,
 fn err_path(err: &ignore::Error) -> Option<&Path> {
     match err {
         ignore::Error::WithPath { path, .. } => Some(path),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
-            err_path(err)
-        }
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => err_path(err),
         ignore::Error::Partial(errs) => errs.iter().find_map(err_path),
         _ => None,
     }
@@ -609,11 +571,7 @@ pub fn write_atomic(layout: &Layout, rel: &RelPath, text: &str) -> Result<(), Wo
         .rev()
         .find(|&i| name.is_char_boundary(i))
         .unwrap_or(0);
-    let tmp = dir.join(format!(
-        ".{}{TMP_MARKER}{:016x}",
-        &name[..cut],
-        rand::random::<u64>()
-    ));
+    let tmp = dir.join(format!(".{}{TMP_MARKER}{:016x}", &name[..cut], rand::random::<u64>()));
     let written = (|| {
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(text.as_bytes())?;
@@ -691,7 +649,9 @@ mod tests {
 
     #[test]
     fn relpath_accepts_normal_paths() {
-        for ok in "a.md docs/café.md a/b/c.txt .gitignore .github/ci.yml x/.hidden 日本/語.txt con2 com10 console.md".split(' ') {
+        for ok in "a.md docs/café.md a/b/c.txt .gitignore .github/ci.yml x/.hidden 日本/語.txt con2 com10 console.md"
+            .split(' ')
+        {
             assert_eq!(rp(ok).as_str(), ok);
         }
         let json_like: RelPath = String::from("a/b").try_into().unwrap();
@@ -718,15 +678,10 @@ mod tests {
         let hostile = "../x /etc/passwd a/../../b a/./b . a//b a/ a\\b .tandem/db .TANDEM/db sub/.tandem/identity.key \
             .git/config x/.git/y .Git/hooks/pre-commit GIT~1/config CON aux.txt dir/com1.md LPT9 COM¹ a. a:b what?";
         let (long, long_comp) = ("a/".repeat(600) + "b", "x".repeat(256));
-        for bad in hostile.split(' ').chain([
-            "",
-            "b ",
-            "nul\0",
-            "tab\there",
-            "CON .txt",
-            &long,
-            &long_comp,
-        ]) {
+        for bad in hostile
+            .split(' ')
+            .chain(["", "b ", "nul\0", "tab\there", "CON .txt", &long, &long_comp])
+        {
             assert!(RelPath::new(bad).is_err(), "accepted {bad:?}");
         }
         assert!(RelPath::try_from("../x".to_string()).is_err());
@@ -786,10 +741,7 @@ mod tests {
         assert_eq!(scan.files[1].1, "hello");
         scan.skipped.sort_by(|a, b| a.0.cmp(&b.0));
         let expected = [
-            (
-                "aux.md",
-                Skip::BadName("a device name Windows reserves".into()),
-            ),
+            ("aux.md", Skip::BadName("a device name Windows reserves".into())),
             ("big.txt", Skip::TooLarge(101)),
             ("img.bin", Skip::Binary),
             ("latin1.txt", Skip::NotUtf8),
@@ -831,12 +783,8 @@ mod tests {
         assert_eq!(names(&scan), expected);
         assert!(scan.skipped.is_empty(), "{:?}", scan.skipped);
         assert!(ig.is_ignored(&rp("a.log"), false) && !ig.is_ignored(&rp("keep.log"), false));
-        assert!(
-            ig.is_ignored(&rp("secret"), true) && ig.is_ignored(&rp("secret/deep/y.md"), false)
-        );
-        assert!(
-            ig.is_ignored(&rp("sub/local.txt"), false) && !ig.is_ignored(&rp("local.txt"), false)
-        );
+        assert!(ig.is_ignored(&rp("secret"), true) && ig.is_ignored(&rp("secret/deep/y.md"), false));
+        assert!(ig.is_ignored(&rp("sub/local.txt"), false) && !ig.is_ignored(&rp("local.txt"), false));
         assert!(ig.is_ignored(&rp("d/.x.md.tandem-tmp-00ff"), false));
     }
 
@@ -873,10 +821,7 @@ mod tests {
         let deeper = write_atomic(&layout, &rp("evil/new/x.txt"), "pwned");
         assert!(matches!(deeper, Err(WorkspaceError::Symlink(_))));
         assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
-        assert_eq!(
-            read_text(&layout, &evil),
-            ReadOutcome::Skipped(Skip::Symlink)
-        );
+        assert_eq!(read_text(&layout, &evil), ReadOutcome::Skipped(Skip::Symlink));
         assert!(remove_file(&layout, &evil).is_err());
 
         put(&layout, "file", b"x");

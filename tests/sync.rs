@@ -29,7 +29,10 @@ async fn joiner_receives_existing_files_and_both_sides_sync_creates_edits_delete
 /// Random edits through the files on disk, interleaved on both sides, converge byte for byte.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_random_disk_edits_on_both_sides_converge() {
-    let seed: u64 = std::env::var("TANDEM_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
+    let seed: u64 = std::env::var("TANDEM_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
     println!("seed {seed} (replay with TANDEM_SEED={seed})");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let alice = owner(&[("a.txt", "alpha\n"), ("b.txt", "beta\n")]).await;
@@ -76,7 +79,8 @@ async fn stopped_peer_catches_up_through_the_sync_exchange_when_it_returns() {
     alice.write("doc.md", "one\ntwo\n");
     alice.write("later.md", "written while bob was away\n");
     wait_for(&[&alice.node], "alice took in her edits", || async {
-        alice.node.text("later.md").await.unwrap().is_some() && alice.node.text("doc.md").await.unwrap().as_deref() == Some("one\ntwo\n")
+        alice.node.text("later.md").await.unwrap().is_some()
+            && alice.node.text("doc.md").await.unwrap().as_deref() == Some("one\ntwo\n")
     })
     .await;
 
@@ -114,7 +118,11 @@ async fn three_peers_converge_after_one_is_edited_on_disk_while_down() {
     bob.write("bob.txt", "bob was here\n");
     converged(&[&alice, &bob]).await;
 
-    let carol = Peer { node: tandem::Node::start(config(&carol_dir, "carol")).await.unwrap(), dir: carol_dir, tmp: None };
+    let carol = Peer {
+        node: tandem::Node::start(config(&carol_dir, "carol")).await.unwrap(),
+        dir: carol_dir,
+        tmp: None,
+    };
     converged(&[&alice, &bob, &carol]).await;
     let shared = alice.read("shared.txt").unwrap();
     assert!(shared.contains("line 0 by alice"), "{shared}");
@@ -131,7 +139,10 @@ async fn editor_atomic_save_merges_with_a_concurrent_remote_edit() {
 
     // Alice's editor saves by rename at the moment bob's edit is on its way to her.
     atomic_save(&alice.path("story.txt"), "beginning\nmiddle\nend\nalice's ending\n");
-    bob.node.set_text("story.txt", "bob's prologue\nbeginning\nmiddle\nend\n").await.unwrap();
+    bob.node
+        .set_text("story.txt", "bob's prologue\nbeginning\nmiddle\nend\n")
+        .await
+        .unwrap();
     converged(&[&alice, &bob]).await;
     let text = alice.read("story.txt").unwrap();
     assert!(text.contains("bob's prologue"), "bob's edit lost: {text}");
@@ -151,12 +162,17 @@ async fn a_vanished_workspace_folder_is_not_read_as_deleting_every_file() {
     })
     .await;
     // Bob's copy stays, and alice still holds the document.
-    assert_eq!(alice.node.text("keep.txt").await.unwrap().as_deref(), Some("precious\n"));
+    assert_eq!(
+        alice.node.text("keep.txt").await.unwrap().as_deref(),
+        Some("precious\n")
+    );
     bob.node.set_text("keep.txt", "precious\nstill\n").await.unwrap();
     wait_for(&[&alice.node], "alice still receives edits", || async {
         alice.node.text("keep.txt").await.unwrap().as_deref() == Some("precious\nstill\n")
     })
     .await;
-    wait_for(&[&bob.node], "bob's own copy is updated", || async { bob.read("keep.txt").as_deref() == Some("precious\nstill\n") })
-        .await;
+    wait_for(&[&bob.node], "bob's own copy is updated", || async {
+        bob.read("keep.txt").as_deref() == Some("precious\nstill\n")
+    })
+    .await;
 }

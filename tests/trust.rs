@@ -13,7 +13,10 @@ use yrs::{Text, Transact};
 async fn join_error(code: &str) -> (String, std::path::PathBuf, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("joiner");
-    let err = Node::join(config(&dir, "joiner"), code, |_, _| {}).await.err().expect("join should fail");
+    let err = Node::join(config(&dir, "joiner"), code, |_, _| {})
+        .await
+        .err()
+        .expect("join should fail");
     (err.to_string(), dir, tmp)
 }
 
@@ -35,7 +38,13 @@ async fn bad_expired_and_reused_invite_codes_are_refused_each_with_its_own_messa
     let (msg, _, _t) = join_error(&expired).await;
     assert!(msg.contains("expired"), "{msg}");
 
-    let bob = Node::join(config(&tempfile::tempdir().unwrap().keep().join("bob"), "bob"), &code, |_, _| {}).await.unwrap();
+    let bob = Node::join(
+        config(&tempfile::tempdir().unwrap().keep().join("bob"), "bob"),
+        &code,
+        |_, _| {},
+    )
+    .await
+    .unwrap();
     let (msg, dir, _t) = join_error(&code).await;
     assert!(msg.contains("already used"), "{msg}");
     assert!(!dir.exists());
@@ -54,7 +63,11 @@ async fn stranger_with_key(code: &str) -> Peer {
         store.meta_set("psk", &invite.key).unwrap();
     }
     let node = Node::start(config(&dir, "stranger")).await.unwrap();
-    Peer { node, dir, tmp: Some(tmp) }
+    Peer {
+        node,
+        dir,
+        tmp: Some(tmp),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,7 +76,9 @@ async fn a_peer_with_the_key_but_no_membership_connects_yet_receives_no_document
     let bob = joined(&alice, "bob").await;
     let code = alice.node.invite(Role::Editor, Duration::from_secs(600)).await.unwrap();
     let stranger = stranger_with_key(&code).await;
-    let alice_addr = alice.node.listen_addrs()[0].clone().with(libp2p::multiaddr::Protocol::P2p(alice.node.peer_id()));
+    let alice_addr = alice.node.listen_addrs()[0]
+        .clone()
+        .with(libp2p::multiaddr::Protocol::P2p(alice.node.peer_id()));
     stranger.node.dial(alice_addr);
     let sid = stranger.node.peer_id().to_string();
     wait_for(&[&alice.node], "the stranger is connected to alice", || async {
@@ -72,9 +87,16 @@ async fn a_peer_with_the_key_but_no_membership_connects_yet_receives_no_document
     .await;
 
     alice.write("secret.md", "for members only\n");
-    wait_for(&[&bob.node], "bob, a member, receives the new file", || async { bob.read("secret.md").is_some() }).await;
+    wait_for(&[&bob.node], "bob, a member, receives the new file", || async {
+        bob.read("secret.md").is_some()
+    })
+    .await;
     // The stranger was connected the whole time and has asked to sync: it got nothing.
-    stranger.node.sync_with(alice.node.peer_id()).await.expect_err("alice refuses to sync with a non-member");
+    stranger
+        .node
+        .sync_with(alice.node.peer_id())
+        .await
+        .expect_err("alice refuses to sync with a non-member");
     assert_eq!(stranger.node.text("secret.md").await.unwrap(), None);
     assert_eq!(stranger.node.text("plan.md").await.unwrap(), None);
     assert!(tree(&stranger.dir).is_empty(), "{:?}", tree(&stranger.dir));
@@ -88,7 +110,9 @@ async fn a_process_without_the_workspace_key_cannot_connect() {
     Node::init(&other).unwrap();
     let outsider = Node::start(config(&other, "outsider")).await.unwrap();
     let mut events = outsider.subscribe();
-    let alice_addr = alice.node.listen_addrs()[0].clone().with(libp2p::multiaddr::Protocol::P2p(alice.node.peer_id()));
+    let alice_addr = alice.node.listen_addrs()[0]
+        .clone()
+        .with(libp2p::multiaddr::Protocol::P2p(alice.node.peer_id()));
     outsider.dial(alice_addr);
     let failed = tokio::time::timeout(DEADLINE, async {
         loop {
@@ -185,6 +209,12 @@ async fn malformed_nested_forged_and_path_escaping_messages_are_dropped_and_the_
         alice.node.text("a.txt").await.unwrap().as_deref() == Some("a\nb\n")
     })
     .await;
-    assert!(!alice.node.text("a.txt").await.unwrap().unwrap().contains("alice's mouth"));
+    assert!(!alice
+        .node
+        .text("a.txt")
+        .await
+        .unwrap()
+        .unwrap()
+        .contains("alice's mouth"));
     assert!(!alice.dir.parent().unwrap().join("etc").exists());
 }

@@ -82,7 +82,10 @@ impl Core {
                 if let Some(update) = self.docs.delete_file(&path) {
                     tracing::info!(path = %path, "deleted on disk");
                     self.local_change(DocId::File(path.clone()), update);
-                    self.batch.events.push(Event::FileDeleted { path: path.to_string(), origin: Origin::Disk });
+                    self.batch.events.push(Event::FileDeleted {
+                        path: path.to_string(),
+                        origin: Origin::Disk,
+                    });
                 }
             }
         }
@@ -116,7 +119,10 @@ impl Core {
         if let Some(update) = self.docs.edit_file(&path, &splices) {
             tracing::debug!(path = %path, splices = splices.len(), "change on disk");
             self.local_change(DocId::File(path.clone()), update);
-            self.batch.events.push(Event::FileChanged { path: path.to_string(), origin: Origin::Disk });
+            self.batch.events.push(Event::FileChanged {
+                path: path.to_string(),
+                origin: Origin::Disk,
+            });
         }
         self.set_disk_base(&path, ours.clone());
         if self.docs.live_text(&path).as_deref() != Some(ours.as_str()) {
@@ -170,8 +176,15 @@ impl Core {
         let have = self.disk_base.get(path);
         let cmd = match (want, have) {
             (Some(w), Some(h)) if &w == h => return,
-            (Some(w), h) => WriteCmd::Write { path: path.clone(), text: w, expect: h.cloned() },
-            (None, Some(h)) => WriteCmd::Remove { path: path.clone(), expect: h.clone() },
+            (Some(w), h) => WriteCmd::Write {
+                path: path.clone(),
+                text: w,
+                expect: h.cloned(),
+            },
+            (None, Some(h)) => WriteCmd::Remove {
+                path: path.clone(),
+                expect: h.clone(),
+            },
             (None, None) => return,
         };
         let target = match &cmd {

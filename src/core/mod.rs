@@ -62,7 +62,11 @@ pub enum WriteResult {
 #[derive(Debug)]
 pub enum WriteCmd {
     /// Write `text`, if the disk still holds `expect` (None: no file).
-    Write { path: RelPath, text: String, expect: Option<String> },
+    Write {
+        path: RelPath,
+        text: String,
+        expect: Option<String>,
+    },
     /// Remove the file, if the disk still holds `expect`.
     Remove { path: RelPath, expect: String },
 }
@@ -116,23 +120,57 @@ pub enum Cmd {
     /// The writer's outcome.
     Wrote(WriteResult),
     /// A gossip message from `source` (its signed author).
-    Gossip { source: PeerId, via: PeerId, id: MessageId, data: Vec<u8> },
+    Gossip {
+        source: PeerId,
+        via: PeerId,
+        id: MessageId,
+        data: Vec<u8>,
+    },
     /// Updates from a sync response of `from`.
-    Synced { from: PeerId, updates: Vec<DocUpdate>, reply: oneshot::Sender<usize> },
+    Synced {
+        from: PeerId,
+        updates: Vec<DocUpdate>,
+        reply: oneshot::Sender<usize>,
+    },
     /// A peer asks for what it misses.
-    SyncRequest { from: PeerId, have: Vec<DocVector>, reply: oneshot::Sender<SyncResponse> },
+    SyncRequest {
+        from: PeerId,
+        have: Vec<DocVector>,
+        reply: oneshot::Sender<SyncResponse>,
+    },
     /// A peer redeems an invite token.
-    Join { from: PeerId, token: Vec<u8>, name: String, reply: oneshot::Sender<SyncResponse> },
+    Join {
+        from: PeerId,
+        token: Vec<u8>,
+        name: String,
+        reply: oneshot::Sender<SyncResponse>,
+    },
     /// Our state vectors, to ask a peer for what we miss.
     Vectors { reply: oneshot::Sender<Vec<DocVector>> },
     /// Record an invite token.
-    AddInvite { token: [u8; 16], role: Role, expires_at: u64, reply: oneshot::Sender<Result<(), String>> },
+    AddInvite {
+        token: [u8; 16],
+        role: Role,
+        expires_at: u64,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     /// Replace a file's text (a local edit through the API), acknowledged once stored.
-    SetText { path: RelPath, text: String, reply: oneshot::Sender<Result<(), String>> },
+    SetText {
+        path: RelPath,
+        text: String,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     /// Apply splices (char offsets, descending) to a file, acknowledged once stored.
-    Edit { path: RelPath, splices: Vec<crate::merge::Splice>, reply: oneshot::Sender<Result<(), String>> },
+    Edit {
+        path: RelPath,
+        splices: Vec<crate::merge::Splice>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     /// Read a file's current text.
-    GetText { path: RelPath, reply: oneshot::Sender<Option<String>> },
+    GetText {
+        path: RelPath,
+        reply: oneshot::Sender<Option<String>>,
+    },
     /// Documents' status.
     Status { reply: oneshot::Sender<DocsStatus> },
     /// Save a metadata value.
@@ -252,19 +290,24 @@ impl Core {
         let slot = std::sync::Arc::new(std::sync::Mutex::new(Some((store, out, rx))));
         let start = |stack: usize| {
             let (me, name, layout, ready, slot) = (me, name.clone(), layout.clone(), ready_tx.clone(), slot.clone());
-            std::thread::Builder::new().name("tandem-core".into()).stack_size(stack).spawn(move || {
-                let Some((store, out, rx)) = slot.lock().ok().and_then(|mut s| s.take()) else { return };
-                match Core::load(me, name, layout, store, out) {
-                    Ok(mut core) => {
-                        core.ensure_own_name();
-                        let _ = ready.send(Ok(()));
-                        core.run(rx);
+            std::thread::Builder::new()
+                .name("tandem-core".into())
+                .stack_size(stack)
+                .spawn(move || {
+                    let Some((store, out, rx)) = slot.lock().ok().and_then(|mut s| s.take()) else {
+                        return;
+                    };
+                    match Core::load(me, name, layout, store, out) {
+                        Ok(mut core) => {
+                            core.ensure_own_name();
+                            let _ = ready.send(Ok(()));
+                            core.run(rx);
+                        }
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                        }
                     }
-                    Err(e) => {
-                        let _ = ready.send(Err(e));
-                    }
-                }
-            })
+                })
         };
         let handle = match start(CORE_STACK_BYTES) {
             Ok(h) => h,
@@ -313,14 +356,27 @@ impl Core {
             Cmd::SyncRequest { from, have, reply } => {
                 let _ = reply.send(self.on_sync_request(from, have));
             }
-            Cmd::Join { from, token, name, reply } => {
+            Cmd::Join {
+                from,
+                token,
+                name,
+                reply,
+            } => {
                 let _ = reply.send(self.on_join(from, &token, name));
             }
             Cmd::Vectors { reply } => {
                 let _ = reply.send(self.docs.vectors());
             }
-            Cmd::AddInvite { token, role, expires_at, reply } => {
-                let res = self.store.add_invite(&token, role, expires_at).map_err(|e| e.to_string());
+            Cmd::AddInvite {
+                token,
+                role,
+                expires_at,
+                reply,
+            } => {
+                let res = self
+                    .store
+                    .add_invite(&token, role, expires_at)
+                    .map_err(|e| e.to_string());
                 let _ = reply.send(res);
             }
             Cmd::SetText { path, text, reply } => {
@@ -387,7 +443,11 @@ impl Core {
         let mut batch = std::mem::take(&mut self.batch);
         let publish = Self::merge_local(&mut batch);
         if !batch.rows.is_empty() {
-            let rows: Vec<(String, &[u8])> = batch.rows.iter().map(|(id, u)| (id.to_string(), u.as_slice())).collect();
+            let rows: Vec<(String, &[u8])> = batch
+                .rows
+                .iter()
+                .map(|(id, u)| (id.to_string(), u.as_slice()))
+                .collect();
             let refs: Vec<(&str, &[u8])> = rows.iter().map(|(d, u)| (d.as_str(), *u)).collect();
             if let Err(e) = self.store.append(&refs) {
                 // Nothing is acknowledged or published: memory goes back to what the store holds,
@@ -400,7 +460,11 @@ impl Core {
                     let _ = ack.send(Err(format!("could not store the change: {e}")));
                 }
                 for (id, source, _) in batch.reports {
-                    let _ = self.out.net.send(NetCmd::Report { id, source, accept: None });
+                    let _ = self.out.net.send(NetCmd::Report {
+                        id,
+                        source,
+                        accept: None,
+                    });
                 }
                 return;
             }
@@ -412,7 +476,11 @@ impl Core {
             let _ = ack.send(Ok(()));
         }
         for (id, source, ok) in batch.reports {
-            let _ = self.out.net.send(NetCmd::Report { id, source, accept: Some(ok) });
+            let _ = self.out.net.send(NetCmd::Report {
+                id,
+                source,
+                accept: Some(ok),
+            });
         }
         for env in publish {
             let _ = self.out.net.send(NetCmd::Publish(env.encode()));
@@ -469,12 +537,23 @@ impl Core {
             .filter_map(|p| {
                 let text = self.docs.live_text(&p)?;
                 let hash = blake3::hash(text.as_bytes()).to_hex()[..16].to_string();
-                Some(FileStatus { path: p.to_string(), bytes: text.len(), hash })
+                Some(FileStatus {
+                    path: p.to_string(),
+                    bytes: text.len(),
+                    hash,
+                })
             })
             .collect();
         DocsStatus {
             files,
-            skipped: self.skipped.iter().map(|(p, s)| SkippedFile { path: p.clone(), reason: s.to_string() }).collect(),
+            skipped: self
+                .skipped
+                .iter()
+                .map(|(p, s)| SkippedFile {
+                    path: p.clone(),
+                    reason: s.to_string(),
+                })
+                .collect(),
             members: self.docs.members().into_iter().collect(),
             quarantined: self.quarantined,
             root_missing: self.root_missing,
@@ -485,7 +564,12 @@ impl Core {
         self.trust.role_of(&self.me)
     }
 
-    fn on_edit(&mut self, path: RelPath, splices: Vec<crate::merge::Splice>, reply: oneshot::Sender<Result<(), String>>) {
+    fn on_edit(
+        &mut self,
+        path: RelPath,
+        splices: Vec<crate::merge::Splice>,
+        reply: oneshot::Sender<Result<(), String>>,
+    ) {
         if !self.my_role().is_some_and(Role::can_edit) {
             let _ = reply.send(Err("this peer's role does not allow editing files".into()));
             return;
@@ -493,7 +577,10 @@ impl Core {
         if let Some(update) = self.docs.edit_file(&path, &splices) {
             self.local_change(DocId::File(path.clone()), update);
             self.batch.dirty.insert(path.clone());
-            self.batch.events.push(Event::FileChanged { path: path.to_string(), origin: Origin::Local });
+            self.batch.events.push(Event::FileChanged {
+                path: path.to_string(),
+                origin: Origin::Local,
+            });
         }
         self.batch.acks.push(reply);
     }

@@ -86,12 +86,17 @@ impl Core {
     /// Applies one update from a peer; on success it joins the batch (stored before anything else).
     fn accept_remote(&mut self, id: DocId, data: Vec<u8>, via: Via) -> Result<bool, ApplyError> {
         let trust = &self.trust;
-        let res = self.docs.apply_remote(&id, &data, &|client| trust.may_author(&id, via, client));
+        let res = self
+            .docs
+            .apply_remote(&id, &data, &|client| trust.may_author(&id, via, client));
         match res {
             Ok(true) => {
                 if let DocId::File(path) = &id {
                     self.batch.dirty.insert(path.clone());
-                    self.batch.events.push(Event::FileChanged { path: path.to_string(), origin: Origin::Remote });
+                    self.batch.events.push(Event::FileChanged {
+                        path: path.to_string(),
+                        origin: Origin::Remote,
+                    });
                 }
                 self.batch.touched.insert(id.clone());
                 self.batch.rows.push((id, data));
@@ -111,7 +116,10 @@ impl Core {
         let verdict = self.gossip_verdict(source, data);
         if let Err(why) = &verdict {
             tracing::warn!(peer = %source, reason = %why, "gossip message refused");
-            let _ = self.out.events.send(Event::Refused { peer: source.to_string(), reason: why.clone() });
+            let _ = self.out.events.send(Event::Refused {
+                peer: source.to_string(),
+                reason: why.clone(),
+            });
         }
         self.batch.reports.push((msg, via, verdict.is_ok()));
     }
@@ -127,7 +135,10 @@ impl Core {
                 let _ = self.out.net.send(NetCmd::SyncWith(source));
                 Ok(())
             }
-            Kind::Update => self.accept_remote(id, env.data, Via::Gossip(source)).map(|_| ()).map_err(|e| e.to_string()),
+            Kind::Update => self
+                .accept_remote(id, env.data, Via::Gossip(source))
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
         }
     }
 
@@ -149,7 +160,10 @@ impl Core {
                 Ok(_) => applied += 1,
                 Err(e) => {
                     tracing::warn!(peer = %from, doc = %u.doc, error = %e, "sync update refused");
-                    let _ = self.out.events.send(Event::Refused { peer: from.to_string(), reason: e.to_string() });
+                    let _ = self.out.events.send(Event::Refused {
+                        peer: from.to_string(),
+                        reason: e.to_string(),
+                    });
                 }
             }
             if is_members {
@@ -163,7 +177,10 @@ impl Core {
     pub(super) fn on_sync_request(&mut self, from: PeerId, have: Vec<DocVector>) -> SyncResponse {
         if !self.trust.may_deliver(Via::Sync(from)) {
             tracing::warn!(peer = %from, "sync request from a non-member refused");
-            return SyncResponse::Refused { v: WIRE_VERSION, reason: "not a member of this workspace".into() };
+            return SyncResponse::Refused {
+                v: WIRE_VERSION,
+                reason: "not a member of this workspace".into(),
+            };
         }
         let have: HashMap<String, DocVector> = have.into_iter().map(|d| (d.doc.clone(), d)).collect();
         let mut ids: Vec<DocId> = self.docs.ids().cloned().collect();
@@ -172,20 +189,35 @@ impl Core {
         let mut bytes = 0;
         let mut more = false;
         for id in ids {
-            let Some(data) = self.docs.missing(&id, have.get(&id.to_string())) else { continue };
+            let Some(data) = self.docs.missing(&id, have.get(&id.to_string())) else {
+                continue;
+            };
             if bytes > 0 && bytes + data.len() > SYNC_CHUNK_BYTES {
                 more = true;
                 break;
             }
             bytes += data.len();
-            updates.push(DocUpdate { doc: id.to_string(), data });
+            updates.push(DocUpdate {
+                doc: id.to_string(),
+                data,
+            });
         }
-        SyncResponse::Updates { v: WIRE_VERSION, updates, more, total_docs: self.docs.len() as u64 }
+        SyncResponse::Updates {
+            v: WIRE_VERSION,
+            updates,
+            more,
+            total_docs: self.docs.len() as u64,
+        }
     }
 
     pub(super) fn on_join(&mut self, from: PeerId, token: &[u8], name: String) -> SyncResponse {
-        let refuse = |reason: &str| SyncResponse::Refused { v: WIRE_VERSION, reason: reason.into() };
-        let Ok(token) = <[u8; 16]>::try_from(token) else { return refuse("invalid invite code") };
+        let refuse = |reason: &str| SyncResponse::Refused {
+            v: WIRE_VERSION,
+            reason: reason.into(),
+        };
+        let Ok(token) = <[u8; 16]>::try_from(token) else {
+            return refuse("invalid invite code");
+        };
         if !self.my_role().is_some_and(Role::can_manage) {
             return refuse("the inviting peer may not add members");
         }
@@ -201,21 +233,38 @@ impl Core {
             }
         };
         if let Some(existing) = self.role_of(&from) {
-            return SyncResponse::Joined { v: WIRE_VERSION, role: existing.to_string() };
+            return SyncResponse::Joined {
+                v: WIRE_VERSION,
+                role: existing.to_string(),
+            };
         }
         let name: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
-        let rec = MemberRecord { role, name: name.clone(), added_by: self.me.to_string(), added_at: now };
+        let rec = MemberRecord {
+            role,
+            name: name.clone(),
+            added_by: self.me.to_string(),
+            added_at: now,
+        };
         let update = self.docs.set_member(&from, &rec);
         self.local_change(DocId::Members, update);
         self.flush();
         tracing::info!(peer = %from, name = %name, role = %role, "member joined");
-        let _ = self.out.events.send(Event::MemberJoined { peer: from.to_string(), name, role });
-        SyncResponse::Joined { v: WIRE_VERSION, role: role.to_string() }
+        let _ = self.out.events.send(Event::MemberJoined {
+            peer: from.to_string(),
+            name,
+            role,
+        });
+        SyncResponse::Joined {
+            v: WIRE_VERSION,
+            role: role.to_string(),
+        }
     }
 
     /// Makes sure our own member record carries our display name (owners only may write it).
     pub(super) fn ensure_own_name(&mut self) {
-        let Some(mut rec) = self.docs.members().remove(&self.me.to_string()) else { return };
+        let Some(mut rec) = self.docs.members().remove(&self.me.to_string()) else {
+            return;
+        };
         if self.name.is_empty() || rec.name == self.name || !rec.role.can_manage() {
             return;
         }

@@ -5,7 +5,10 @@ use libp2p::identity::Keypair;
 use std::path::Path;
 
 fn fail(path: &Path, why: impl ToString) -> Error {
-    Error::Identity { path: path.to_path_buf(), why: why.to_string() }
+    Error::Identity {
+        path: path.to_path_buf(),
+        why: why.to_string(),
+    }
 }
 
 /// Creates a new Ed25519 identity and saves it; refuses to overwrite one.
@@ -18,12 +21,15 @@ pub fn create(path: &Path) -> Result<Keypair, Error> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     let mut f = opts.open(path).map_err(|e| fail(path, e))?;
-    f.write_all(&bytes).and_then(|_| f.sync_all()).map_err(|e| fail(path, e))?;
+    f.write_all(&bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| fail(path, e))?;
     Ok(keypair)
 }
 
 /// Loads the saved identity.
 pub fn load(path: &Path) -> Result<Keypair, Error> {
     let bytes = std::fs::read(path).map_err(|e| fail(path, e))?;
-    Keypair::from_protobuf_encoding(&bytes).map_err(|_| fail(path, "not a valid identity key; restore it from a backup or re-join"))
+    Keypair::from_protobuf_encoding(&bytes)
+        .map_err(|_| fail(path, "not a valid identity key; restore it from a backup or re-join"))
 }

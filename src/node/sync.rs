@@ -19,29 +19,50 @@ pub async fn session(node: &Node, peer: PeerId, mut progress: Option<&mut impl F
     let mut applied_total = 0usize;
     for _ in 0..MAX_PAGES {
         let (tx, rx) = oneshot::channel();
-        node.core().send(Cmd::Vectors { reply: tx }).map_err(|_| Error::Stopped)?;
+        node.core()
+            .send(Cmd::Vectors { reply: tx })
+            .map_err(|_| Error::Stopped)?;
         let have = rx.await.map_err(|_| Error::Stopped)?;
         let resp = node.request(peer, SyncRequest::Sync { v: WIRE_VERSION, have }).await?;
         let (updates, more, total) = match resp {
-            SyncResponse::Updates { updates, more, total_docs, .. } => (updates, more, total_docs),
-            SyncResponse::Refused { reason, .. } => return Err(Error::Refused(format!("{peer} refused to sync: {reason}"))),
+            SyncResponse::Updates {
+                updates,
+                more,
+                total_docs,
+                ..
+            } => (updates, more, total_docs),
+            SyncResponse::Refused { reason, .. } => {
+                return Err(Error::Refused(format!("{peer} refused to sync: {reason}")))
+            }
             other => return Err(Error::Refused(format!("unexpected sync answer from {peer}: {other:?}"))),
         };
         received += updates.len() as u64;
         let (tx, rx) = oneshot::channel();
-        node.core().send(Cmd::Synced { from: peer, updates, reply: tx }).map_err(|_| Error::Stopped)?;
+        node.core()
+            .send(Cmd::Synced {
+                from: peer,
+                updates,
+                reply: tx,
+            })
+            .map_err(|_| Error::Stopped)?;
         let applied = rx.await.map_err(|_| Error::Stopped)?;
         applied_total += applied;
         if let Some(p) = progress.as_mut() {
             p(received.min(total), total);
         }
-        node.emit(Event::Progress { received: received.min(total), total });
+        node.emit(Event::Progress {
+            received: received.min(total),
+            total,
+        });
         // A page we could not use at all would come back forever: stop and retry next time.
         if !more || applied == 0 {
             break;
         }
     }
-    node.emit(Event::Synced { peer: peer.to_string(), applied: applied_total });
+    node.emit(Event::Synced {
+        peer: peer.to_string(),
+        applied: applied_total,
+    });
     Ok(())
 }
 
@@ -86,8 +107,13 @@ pub async fn remember_peers(node: Node) {
             Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
             Err(_) => return,
         }
-        let Ok(addrs) = node.known_peer_addrs().await else { return };
+        let Ok(addrs) = node.known_peer_addrs().await else {
+            return;
+        };
         let json = serde_json::to_vec(&addrs).unwrap_or_default();
-        let _ = node.core().send(Cmd::SetMeta { key: super::META_PEERS.into(), value: json });
+        let _ = node.core().send(Cmd::SetMeta {
+            key: super::META_PEERS.into(),
+            value: json,
+        });
     }
 }

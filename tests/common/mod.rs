@@ -55,23 +55,39 @@ pub async fn owner(files: &[(&str, &str)]) -> Peer {
     }
     Node::init(&dir).unwrap();
     let node = Node::start(config(&dir, "alice")).await.unwrap();
-    Peer { node, dir, tmp: Some(tmp) }
+    Peer {
+        node,
+        dir,
+        tmp: Some(tmp),
+    }
 }
 
 /// A new peer joined to `inviter`'s workspace as an editor.
 pub async fn joined(inviter: &Peer, name: &str) -> Peer {
-    let code = inviter.node.invite(Role::Editor, Duration::from_secs(600)).await.unwrap();
+    let code = inviter
+        .node
+        .invite(Role::Editor, Duration::from_secs(600))
+        .await
+        .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join(name);
     let node = Node::join(config(&dir, name), &code, |_, _| {}).await.unwrap();
-    Peer { node, dir, tmp: Some(tmp) }
+    Peer {
+        node,
+        dir,
+        tmp: Some(tmp),
+    }
 }
 
 /// Restarts a stopped peer on the same folder.
 pub async fn restart(peer: Peer, name: &str) -> Peer {
     peer.node.shutdown().await;
     let node = Node::start(config(&peer.dir, name)).await.unwrap();
-    Peer { node, dir: peer.dir, tmp: peer.tmp }
+    Peer {
+        node,
+        dir: peer.dir,
+        tmp: peer.tmp,
+    }
 }
 
 /// Waits until `cond` holds, re-checking on every engine event of `nodes` and every 50 ms,
@@ -87,7 +103,10 @@ where
         if cond().await {
             return;
         }
-        assert!(start.elapsed() < DEADLINE, "timed out after {DEADLINE:?} waiting for: {what}");
+        assert!(
+            start.elapsed() < DEADLINE,
+            "timed out after {DEADLINE:?} waiting for: {what}"
+        );
         let any_event = futures::future::select_all(rxs.iter_mut().map(|rx| Box::pin(rx.recv())));
         let _ = tokio::time::timeout(Duration::from_millis(50), any_event).await;
     }

@@ -1,0 +1,236 @@
+//! The `tandem` command line, as real processes: init, serve, invite, join, status, and a kill -9.
+
+mod common;
+
+use common::DEADLINE;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+fn tandem(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tandem")).args(args).output().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = tandem(args);
+    assert!(
+        out.status.success(),
+        "tandem {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A `tandem` process serving a folder; killed when dropped.
+struct Serving(Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `tandem ARGS` and waits for its first log line, which names the peer and its addresses.
+fn spawn(args: &[&str]) -> (Serving, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(args)
+        .env("RUST_LOG", "tandem=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().expect("a first log line").unwrap();
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    (Serving(child), first)
+}
+
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for: {what}");
+        // Another process's state can only be polled: look again shortly.
+        std::thread::park_timeout(std::time::Duration::from_millis(20));
+    }
+}
+
+fn status_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&ok(&["status", dir.to_str().unwrap(), "--json"])).unwrap()
+}
+
+#[test]
+fn init_serve_invite_join_then_edits_flow_both_ways_and_status_reports_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("alice");
+    let b = tmp.path().join("bob");
+    std::fs::create_dir_all(a.join("src")).unwrap();
+    std::fs::write(a.join("src/lib.rs"), "pub fn hello() {}\n").unwrap();
+    std::fs::write(a.join("logo.png"), [0x89, b'P', b'N', b'G', 0, 0, 1, 2]).unwrap();
+    ok(&["init", a.to_str().unwrap()]);
+
+    let again = tandem(&["init", a.to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already a Tandem workspace"));
+
+    let (_alice, first) = spawn(&[
+        "serve",
+        a.to_str().unwrap(),
+        "--name",
+        "alice",
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--no-mdns",
+    ]);
+    assert!(
+        first.contains("peer 12D3") && first.contains("/ip4/127.0.0.1/tcp/"),
+        "{first}"
+    );
+    wait_until("alice's control socket answers", || {
+        tandem(&["status", a.to_str().unwrap()]).status.success()
+    });
+    let code = ok(&["invite", a.to_str().unwrap()]);
+    let code = code.trim();
+    assert!(code.starts_with("tandem1_") && !code.contains('\n'));
+
+    let (_bob, _) = spawn(&[
+        "join",
+        code,
+        b.to_str().unwrap(),
+        "--name",
+        "bob",
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--no-mdns",
+    ]);
+    wait_until("bob's folder fills in", || {
+        std::fs::read_to_string(b.join("src/lib.rs")).is_ok_and(|t| t == "pub fn hello() {}\n")
+    });
+    wait_until("bob's control socket answers", || {
+        tandem(&["status", b.to_str().unwrap()]).status.success()
+    });
+
+    std::fs::write(b.join("src/lib.rs"), "pub fn hello() {}\npub fn bye() {}\n").unwrap();
+    std::fs::write(a.join("README.md"), "# project\n").unwrap();
+    wait_until("edits cross both ways", || {
+        std::fs::read_to_string(a.join("src/lib.rs")).is_ok_and(|t| t.contains("bye"))
+            && std::fs::read_to_string(b.join("README.md")).is_ok_and(|t| t == "# project\n")
+    });
+
+    let s = status_json(&a);
+    let peers = s["peers"].as_array().unwrap();
+    assert_eq!(peers.len(), 1, "{s}");
+    assert_eq!(peers[0]["name"], "bob");
+    let files: Vec<&str> = s["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        files.contains(&"src/lib.rs") && files.contains(&"README.md"),
+        "{files:?}"
+    );
+    let skipped = s["skipped"].as_array().unwrap();
+    assert!(
+        skipped
+            .iter()
+            .any(|f| f["path"] == "logo.png" && f["reason"].as_str().unwrap().contains("binary")),
+        "{skipped:?}"
+    );
+    let hash_a: Vec<_> = s["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["hash"].clone())
+        .collect();
+    wait_until("bob's status shows the same hashes", || {
+        let sb = status_json(&b);
+        sb["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["hash"].clone())
+            .collect::<Vec<_>>()
+            == hash_a
+    });
+}
+
+#[test]
+fn status_without_a_running_peer_says_how_to_start_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("ws");
+    ok(&["init", a.to_str().unwrap()]);
+    let out = tandem(&["status", a.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no peer is running for") && err.contains("tandem serve"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "errors are one line: {err}");
+
+    let out = tandem(&["status", tmp.path().to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tandem init"));
+    let out = tandem(&["join", "not-a-code", tmp.path().join("j").to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid invite code"));
+}
+
+#[test]
+fn an_edit_acknowledged_just_before_kill_9_is_there_after_restart_and_syncs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("alice");
+    let b = tmp.path().join("bob");
+    ok(&["init", a.to_str().unwrap()]);
+    let serve_a = [
+        "serve",
+        a.to_str().unwrap(),
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--no-mdns",
+    ];
+    let (alice, _) = spawn(&serve_a);
+    wait_until("alice's control socket answers", || {
+        tandem(&["status", a.to_str().unwrap()]).status.success()
+    });
+    let code = ok(&["invite", a.to_str().unwrap()]);
+    let (_bob, _) = spawn(&[
+        "join",
+        code.trim(),
+        b.to_str().unwrap(),
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--no-mdns",
+    ]);
+    wait_until("bob joined", || {
+        tandem(&["status", b.to_str().unwrap()]).status.success()
+    });
+
+    // Acknowledged over the control socket means stored; then the process dies at once.
+    let socket = a.join(".tandem/control.sock");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let req = tandem::control::Request::SetText {
+        path: "acked.txt".into(),
+        text: "kept\n".into(),
+    };
+    rt.block_on(tandem::control::call(&a, &socket, &req)).unwrap();
+    let mut alice = alice;
+    let pid = alice.0.id();
+    assert!(Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let _ = alice.0.wait();
+    drop(alice);
+
+    let (_alice, _) = spawn(&serve_a);
+    wait_until("the edit is on alice's disk after restart", || {
+        std::fs::read_to_string(a.join("acked.txt")).is_ok_and(|t| t == "kept\n")
+    });
+    wait_until("and it reaches bob", || {
+        std::fs::read_to_string(b.join("acked.txt")).is_ok_and(|t| t == "kept\n")
+    });
+}
