@@ -190,6 +190,10 @@ fn db_sizes(root: &Path) -> (u64, u64) {
 
 struct EngineReplay {
     elapsed: Duration,
+    /// `FileChanged { origin: Disk }` events seen during the replay (the watcher re-reading the
+    /// engine's own writes as saves), and events missed by lagging.
+    disk_changes: u64,
+    lagged: u64,
     text: Option<String>,
     db_after: (u64, u64),
     db_after_shutdown: (u64, u64),
@@ -197,16 +201,50 @@ struct EngineReplay {
 }
 
 /// The engine's full path: pipelined `Node::edit` with a bounded window of outstanding acks.
-async fn replay_engine(start: &str, patches: &[&Patch]) -> Result<EngineReplay> {
+async fn replay_engine(start: &str, patches: &[&Patch], watch: bool) -> Result<EngineReplay> {
     let dir = tempfile::tempdir()?;
     let root = dir.path().join("ws");
     Node::init(&root)?;
-    let node = Node::start(bench_config(&root)).await?;
+    let mut cfg = bench_config(&root);
+    cfg.watch = watch;
+    let node = Node::start(cfg).await?;
     let name = "paper.tex";
     let path = RelPath::new(name)?;
     if !start.is_empty() {
         node.set_text(name, start).await?;
     }
+    let mut events = node.subscribe();
+    let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let counter = tokio::spawn(async move {
+        let (mut disk, mut lagged) = (0u64, 0u64);
+        let mut count = |got: std::result::Result<Event, broadcast::error::RecvError>| match got {
+            Ok(Event::FileChanged { origin: Origin::Disk, .. }) => disk += 1,
+            Err(broadcast::error::RecvError::Lagged(n)) => lagged += n,
+            Ok(_) | Err(broadcast::error::RecvError::Closed) => {}
+        };
+        loop {
+            tokio::select! {
+                got = events.recv() => {
+                    let closed = matches!(got, Err(broadcast::error::RecvError::Closed));
+                    count(got);
+                    if closed {
+                        break;
+                    }
+                }
+                _ = &mut stop_rx => {
+                    loop {
+                        match events.try_recv() {
+                            Ok(ev) => count(Ok(ev)),
+                            Err(broadcast::error::TryRecvError::Lagged(n)) => count(Err(broadcast::error::RecvError::Lagged(n))),
+                            Err(_) => break,
+                        }
+                    }
+                    break;
+                }
+            }
+        }
+        (disk, lagged)
+    });
 
     let mut acks = VecDeque::with_capacity(ACK_WINDOW);
     let t0 = Instant::now();
@@ -243,6 +281,16 @@ async fn replay_engine(start: &str, patches: &[&Patch]) -> Result<EngineReplay> 
     })
 }
 
+/// Char index of the first difference between `a` and `b`.
+fn first_difference(a: &str, b: &str) -> usize {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
+}
+
+/// Up to 40 chars either side of char `at`.
+fn excerpt(s: &str, at: usize) -> String {
+    s.chars().skip(at.saturating_sub(40)).take(80).collect()
+}
+
 fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
@@ -275,18 +323,24 @@ async fn run_replay(trace_name: &str, quick: bool) -> Result<()> {
         );
     }
 
-    let engine = replay_engine(&trace.start_content, patches).await?;
+    let watch = !std::env::var("TANDEM_BENCH_WATCH").is_ok_and(|v| v == "0");
+    let engine = replay_engine(&trace.start_content, patches, watch).await?;
     let expected = if complete { &trace.end_content } else { &bare_text };
     let engine_ok = engine.text.as_deref() == Some(expected.as_str());
     if !engine_ok {
         match &engine.text {
             None => println!("ERROR engine replay: node.text(\"paper.tex\") is None"),
-            Some(t) => println!(
-                "ERROR engine replay: final text differs from {} ({} vs {} chars)",
-                if complete { "endContent" } else { "the bare yrs replay" },
-                t.chars().count(),
-                expected.chars().count()
-            ),
+            Some(t) => {
+                let at = first_difference(t, expected);
+                println!(
+                    "ERROR engine replay: final text differs from {} ({} vs {} chars), first at char {at}:\n  engine   {:?}\n  expected {:?}",
+                    if complete { "endContent" } else { "the bare yrs replay" },
+                    t.chars().count(),
+                    expected.chars().count(),
+                    excerpt(t, at),
+                    excerpt(expected, at),
+                );
+            }
         }
     }
 

@@ -21,22 +21,22 @@ use yrs::{Any, GetString, Map, Out, ReadTxn, Transact, Update};
 
 // ---- Values from PROTOCOL.md ------------------------------------------------------------------
 
-/// PROTOCOL.md §"Worked values": the example peer (Ed25519 secret key 32 × 0x33).
+/// PROTOCOL.md §2: the example peer (Ed25519 secret key 32 × 0x33).
 const EXAMPLE_PEER: &str = "12D3KooWBRFW3HkJCLKSWb4yG6iWRBpgNjbM4FFvNsL5T5JKTqrd";
 const EXAMPLE_PEER_BYTES: &str = "00240801122017cb79fb2b4120f2b1ec65e4198d6e08b28e813feb01e4a400839b85e18080ce";
 const EXAMPLE_TAG: u32 = 0xb089_e92a;
 const EXAMPLE_CLIENT: u64 = 194_106_368_851_968; // 0xb089e92a0000
 
-/// Yjs v1 update: the example peer inserts "hi" into the `content` text of a new file document.
+/// §3.6: Yjs v1 update: the example peer inserts "hi" into the `content` text of a new file document.
 const EXAMPLE_UPDATE: &str = "01018080a8c99e912c00040107636f6e74656e7402686900";
 /// Yjs v1 state vector of that document, and its delete-set digest (BLAKE3 of `00`, 8 bytes).
 const EXAMPLE_SV: &str = "018080a8c99e912c02";
 const EXAMPLE_DS: &str = "2d3adedff11b61f1";
 
-/// Yjs v1 update appending "!" after "é😀" (clock 3, origin clock 2).
+/// §3.4: Yjs v1 update appending "!" after "é😀" (clock 3, origin clock 2).
 const UTF16_UPDATE: &str = "01018080a8c99e912c03848080a8c99e912c02012100";
 
-/// Gossip envelope `update` carrying EXAMPLE_UPDATE for `f:hello.txt`.
+/// §4.2: gossip envelope `update` carrying EXAMPLE_UPDATE for `f:hello.txt`.
 const ENVELOPE_UPDATE: &str = concat!(
     "a4",
     "6176",
@@ -49,10 +49,10 @@ const ENVELOPE_UPDATE: &str = concat!(
     "5818",
     "01018080a8c99e912c00040107636f6e74656e7402686900",
 );
-/// Gossip envelope `nudge` for `f:big.log`.
+/// §4.2: gossip envelope `nudge` for `f:big.log`.
 const ENVELOPE_NUDGE: &str = "a4617601646b696e64656e7564676563646f6369663a6269672e6c6f67646461746140";
 
-/// `/tandem/sync/1` Sync request holding the example document.
+/// §5.7: `/tandem/sync/1` Sync request holding the example document.
 const SYNC_REQUEST: &str = concat!(
     "a3",
     "626f70",
@@ -95,7 +95,7 @@ const JOINED_RESPONSE: &str = "a3626f70666a6f696e656461760164726f6c6566656469746
 const REFUSED_RESPONSE: &str =
     "a3626f70677265667573656461760166726561736f6e7818696e7669746520636f646520616c72656164792075736564";
 
-/// The worked invite of PROTOCOL.md §9.5.
+/// The worked invite of PROTOCOL.md §8.5.
 const EXAMPLE_INVITE: &str = concat!(
     "tandem1_vov2xk5lvov2xk5lvov2xk5lvmirceirceirceirceirceirceirceirceirceirceirceirceircirceirceirceirce",
     "irceirceiqbaaaaaadrh6zqajqaeqeacerac7fxt6zlieqpfmpmmxsbtdlobczi5aj75ma6jjaaqonylymaqdhaecaep4aaaaigb6qqqbd7",
@@ -802,4 +802,30 @@ fn limits_and_protocol_ids_match_the_document() {
     assert_eq!(tandem::invite::MAX_ADDRS, 8);
     assert_eq!(tandem::invite::MAX_ADDR_LEN, 255);
     assert_eq!(tandem::invite::MAX_CODE_LEN, 4096);
+}
+
+#[test]
+fn protocol_md_quotes_the_tested_values() {
+    let doc: String = include_str!("../PROTOCOL.md").split_whitespace().collect();
+    for (name, value) in [
+        ("example peer", EXAMPLE_PEER),
+        ("example peer bytes", EXAMPLE_PEER_BYTES),
+        ("example update", EXAMPLE_UPDATE),
+        ("example state vector", EXAMPLE_SV),
+        ("example ds", EXAMPLE_DS),
+        ("UTF-16 update", UTF16_UPDATE),
+        ("update envelope", ENVELOPE_UPDATE),
+        ("nudge envelope", ENVELOPE_NUDGE),
+        ("sync request", SYNC_REQUEST),
+        ("join request", JOIN_REQUEST),
+        ("updates response", UPDATES_RESPONSE),
+        ("joined response", JOINED_RESPONSE),
+        ("refused response", REFUSED_RESPONSE),
+        ("invite code", EXAMPLE_INVITE),
+        ("client id", "0xb089e92a0000"),
+        ("client id in decimal", "194106368851968"),
+        ("tag", "0xb089e92a"),
+    ] {
+        assert!(doc.contains(value), "PROTOCOL.md does not quote the {name} {value}");
+    }
 }
