@@ -189,11 +189,12 @@ fn insert(at: usize, text: &str) -> [Splice; 1] {
     [Splice { at, delete: 0, insert: text.into() }]
 }
 
-fn example_doc() -> (DocSet, RelPath) {
+/// The example peer creates `hello.txt` and types "hi": its documents and the update it made.
+fn example_doc() -> (DocSet, RelPath, Vec<u8>) {
     let mut docs = DocSet::new(client_id_for(&example_peer(), 0));
     let path = RelPath::new("hello.txt").unwrap();
-    assert!(docs.edit_file(&path, &insert(0, "hi")).is_some(), "the edit changes the document");
-    (docs, path)
+    let update = docs.edit_file(&path, &insert(0, "hi")).expect("the edit changes the document");
+    (docs, path, update)
 }
 
 /// A fresh yrs document holding `update`.
@@ -226,9 +227,10 @@ fn client_id_of_the_example_peer_is_its_blake3_tag_shifted_by_16() {
 
 #[test]
 fn example_update_is_the_example_peer_inserting_hi_into_content() {
-    let (docs, path) = example_doc();
+    let (docs, path, made) = example_doc();
     let update = unhex(EXAMPLE_UPDATE);
     // The engine's own encoding of that edit is the documented update...
+    assert_eq!(hex(&made), EXAMPLE_UPDATE);
     let decoded = Update::decode_v1(&update).unwrap();
     let clients: Vec<u64> = decoded.insertions(true).client_ids().map(|c| c.get()).collect();
     assert_eq!(clients, vec![EXAMPLE_CLIENT]);
@@ -253,9 +255,9 @@ fn example_update_is_the_example_peer_inserting_hi_into_content() {
 fn update_clocks_count_utf16_units_while_edits_use_char_offsets() {
     let mut docs = DocSet::new(client_id_for(&example_peer(), 0));
     let path = RelPath::new("u.txt").unwrap();
-    docs.edit_file(&path, &[Splice { at: 0, delete: 0, insert: "é😀".into() }]).unwrap();
+    docs.edit_file(&path, &insert(0, "é😀")).unwrap();
     // Char offset 2 is after the emoji (byte offset 6, UTF-16 offset 3).
-    let update = docs.edit_file(&path, &[Splice { at: 2, delete: 0, insert: "!".into() }]).unwrap();
+    let update = docs.edit_file(&path, &insert(2, "!")).unwrap();
     assert_eq!(docs.live_text(&path).as_deref(), Some("é😀!"));
     let sv = docs.vectors().remove(0).sv;
     let sv = yrs::StateVector::decode_v1(&sv).unwrap();
@@ -267,7 +269,7 @@ fn update_clocks_count_utf16_units_while_edits_use_char_offsets() {
 
 #[test]
 fn file_deletion_sets_meta_deleted_true_and_an_edit_clears_it() {
-    let (mut docs, path) = example_doc();
+    let (mut docs, path, _) = example_doc();
     let mut all = vec![unhex(EXAMPLE_UPDATE)];
     all.push(docs.delete_file(&path).expect("deleting a live file changes it"));
     let doc = yrs_doc_with(&yrs::merge_updates_v1(&all).unwrap());
@@ -278,7 +280,7 @@ fn file_deletion_sets_meta_deleted_true_and_an_edit_clears_it() {
         assert_eq!(txn.get_text("content").unwrap().get_string(&txn), "hi", "history and text stay");
     }
     assert_eq!(docs.live_text(&path), None);
-    all.push(docs.edit_file(&path, &[Splice { at: 2, delete: 0, insert: "!".into() }]).unwrap());
+    all.push(docs.edit_file(&path, &insert(2, "!")).unwrap());
     let doc = yrs_doc_with(&yrs::merge_updates_v1(&all).unwrap());
     let txn = doc.transact();
     let deleted = txn.get_map("meta").unwrap().get(&txn, "deleted");
@@ -356,7 +358,7 @@ fn document_ids_are_members_or_f_colon_and_a_valid_relative_path() {
 
 #[test]
 fn responder_sends_a_document_when_it_is_missing_behind_or_its_delete_digest_differs() {
-    let (docs, path) = example_doc();
+    let (docs, path, _) = example_doc();
     let id = DocId::File(path);
     let ours = docs.vectors().remove(0);
     assert_eq!(docs.missing(&id, None), Some(unhex(EXAMPLE_UPDATE)), "absent from `have`: whole document");
