@@ -272,8 +272,12 @@ async fn replay_engine(start: &str, patches: &[&Patch], watch: bool) -> Result<E
     node.shutdown().await;
     let db_after_shutdown = db_sizes(&root);
     let disk_file = file_size(&root.join(name));
+    let _ = stop_tx.send(());
+    let (disk_changes, lagged) = counter.await.unwrap_or((u64::MAX, u64::MAX));
     Ok(EngineReplay {
         elapsed,
+        disk_changes,
+        lagged,
         text,
         db_after,
         db_after_shutdown,

@@ -106,7 +106,10 @@ const EXAMPLE_INVITE: &str = concat!(
 
 fn unhex(s: &str) -> Vec<u8> {
     assert!(s.len() % 2 == 0, "odd hex length");
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 fn hex(b: &[u8]) -> String {
@@ -160,13 +163,21 @@ fn cbor_bytes(v: &Value) -> Vec<u8> {
 
 /// The keys of a CBOR map, in wire order; every key must be a text string.
 fn keys(v: &Value) -> Vec<&str> {
-    let Value::Map(entries) = v else { panic!("not a map: {v:?}") };
+    let Value::Map(entries) = v else {
+        panic!("not a map: {v:?}")
+    };
     entries.iter().map(|(k, _)| k.as_text().expect("text key")).collect()
 }
 
 fn field<'a>(v: &'a Value, key: &str) -> &'a Value {
-    let Value::Map(entries) = v else { panic!("not a map: {v:?}") };
-    entries.iter().find(|(k, _)| k.as_text() == Some(key)).map(|(_, v)| v).unwrap_or_else(|| panic!("no key {key}"))
+    let Value::Map(entries) = v else {
+        panic!("not a map: {v:?}")
+    };
+    entries
+        .iter()
+        .find(|(k, _)| k.as_text() == Some(key))
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("no key {key}"))
 }
 
 fn int(v: &Value) -> u64 {
@@ -182,25 +193,38 @@ fn bytes(v: &Value) -> &[u8] {
 }
 
 fn map(entries: &[(&str, Value)]) -> Value {
-    Value::Map(entries.iter().map(|(k, v)| (Value::Text(k.to_string()), v.clone())).collect())
+    Value::Map(
+        entries
+            .iter()
+            .map(|(k, v)| (Value::Text(k.to_string()), v.clone()))
+            .collect(),
+    )
 }
 
 fn insert(at: usize, text: &str) -> [Splice; 1] {
-    [Splice { at, delete: 0, insert: text.into() }]
+    [Splice {
+        at,
+        delete: 0,
+        insert: text.into(),
+    }]
 }
 
 /// The example peer creates `hello.txt` and types "hi": its documents and the update it made.
 fn example_doc() -> (DocSet, RelPath, Vec<u8>) {
     let mut docs = DocSet::new(client_id_for(&example_peer(), 0));
     let path = RelPath::new("hello.txt").unwrap();
-    let update = docs.edit_file(&path, &insert(0, "hi")).expect("the edit changes the document");
+    let update = docs
+        .edit_file(&path, &insert(0, "hi"))
+        .expect("the edit changes the document");
     (docs, path, update)
 }
 
 /// A fresh yrs document holding `update`.
 fn yrs_doc_with(update: &[u8]) -> yrs::Doc {
     let doc = yrs::Doc::new();
-    doc.transact_mut().apply_update(Update::decode_v1(update).unwrap()).unwrap();
+    doc.transact_mut()
+        .apply_update(Update::decode_v1(update).unwrap())
+        .unwrap();
     doc
 }
 
@@ -219,8 +243,15 @@ fn client_id_of_the_example_peer_is_its_blake3_tag_shifted_by_16() {
     assert_eq!(client_id_for(&peer, 7), EXAMPLE_CLIENT | 7);
     assert_eq!(client_id_for(&peer, u16::MAX), 0xb089_e92a_ffff);
     assert_eq!(tag_of_client(EXAMPLE_CLIENT | 7), Some(EXAMPLE_TAG));
-    assert_eq!(tag_of_client(1 << 48), None, "ids of 2^48 and above are outside the scheme");
-    assert!(client_id_for(&peer, u16::MAX) < (1 << 53), "safe as a JavaScript number");
+    assert_eq!(
+        tag_of_client(1 << 48),
+        None,
+        "ids of 2^48 and above are outside the scheme"
+    );
+    assert!(
+        client_id_for(&peer, u16::MAX) < (1 << 53),
+        "safe as a JavaScript number"
+    );
 }
 
 // ---- Documents --------------------------------------------------------------------------------
@@ -244,7 +275,11 @@ fn example_update_is_the_example_peer_inserting_hi_into_content() {
     assert_eq!(vectors[0].doc, "f:hello.txt");
     assert_eq!(hex(&vectors[0].sv), EXAMPLE_SV);
     assert_eq!(hex(&vectors[0].ds), EXAMPLE_DS);
-    assert_eq!(hex(&blake3::hash(&[0x00]).as_bytes()[..8]), EXAMPLE_DS, "digest of an empty delete set");
+    assert_eq!(
+        hex(&blake3::hash(&[0x00]).as_bytes()[..8]),
+        EXAMPLE_DS,
+        "digest of an empty delete set"
+    );
     // A responder holding only the example document sends exactly the example update.
     let mut other = DocSet::new(client_id_for(&example_peer(), 1));
     other.load(&DocId::File(path.clone()), &update).unwrap();
@@ -277,7 +312,11 @@ fn file_deletion_sets_meta_deleted_true_and_an_edit_clears_it() {
         let txn = doc.transact();
         let deleted = txn.get_map("meta").unwrap().get(&txn, "deleted");
         assert!(matches!(deleted, Some(Out::Any(Any::Bool(true)))), "{deleted:?}");
-        assert_eq!(txn.get_text("content").unwrap().get_string(&txn), "hi", "history and text stay");
+        assert_eq!(
+            txn.get_text("content").unwrap().get_string(&txn),
+            "hi",
+            "history and text stay"
+        );
     }
     assert_eq!(docs.live_text(&path), None);
     all.push(docs.edit_file(&path, &insert(2, "!")).unwrap());
@@ -291,8 +330,12 @@ fn file_deletion_sets_meta_deleted_true_and_an_edit_clears_it() {
 fn members_document_maps_base58_peer_id_to_a_plain_record() {
     let peer = example_peer();
     let mut docs = DocSet::new(client_id_for(&peer, 0));
-    let rec =
-        MemberRecord { role: Role::Owner, name: "Ada".into(), added_by: EXAMPLE_PEER.into(), added_at: 1_700_000_000 };
+    let rec = MemberRecord {
+        role: Role::Owner,
+        name: "Ada".into(),
+        added_by: EXAMPLE_PEER.into(),
+        added_at: 1_700_000_000,
+    };
     let update = docs.set_member(&peer, &rec);
     let doc = yrs_doc_with(&update);
     let txn = doc.transact();
@@ -309,8 +352,12 @@ fn members_document_maps_base58_peer_id_to_a_plain_record() {
     assert!(matches!(record.get("added_by"), Some(Any::String(s)) if &**s == EXAMPLE_PEER));
     assert!(matches!(record.get("added_at"), Some(Any::Number(yrs::Number::Float(n))) if *n == 1_700_000_000.0));
     // The inserted items are the writer's own.
-    let clients: Vec<u64> =
-        Update::decode_v1(&update).unwrap().insertions(true).client_ids().map(|c| c.get()).collect();
+    let clients: Vec<u64> = Update::decode_v1(&update)
+        .unwrap()
+        .insertions(true)
+        .client_ids()
+        .map(|c| c.get())
+        .collect();
     assert_eq!(clients, vec![EXAMPLE_CLIENT]);
     assert_eq!(docs.members().get(EXAMPLE_PEER), Some(&rec));
 }
@@ -318,9 +365,18 @@ fn members_document_maps_base58_peer_id_to_a_plain_record() {
 #[test]
 fn document_ids_are_members_or_f_colon_and_a_valid_relative_path() {
     assert_eq!(DocId::parse("members"), Some(DocId::Members));
-    assert_eq!(DocId::parse("f:notes/a b.md").map(|d| d.to_string()).as_deref(), Some("f:notes/a b.md"));
-    assert_eq!(DocId::parse("f:é/ü.txt").map(|d| d.to_string()).as_deref(), Some("f:é/ü.txt"));
-    let long_ok = format!("f:{}", ["a".repeat(255), "b".repeat(255), "c".repeat(255), "d".repeat(255)].join("/"));
+    assert_eq!(
+        DocId::parse("f:notes/a b.md").map(|d| d.to_string()).as_deref(),
+        Some("f:notes/a b.md")
+    );
+    assert_eq!(
+        DocId::parse("f:é/ü.txt").map(|d| d.to_string()).as_deref(),
+        Some("f:é/ü.txt")
+    );
+    let long_ok = format!(
+        "f:{}",
+        ["a".repeat(255), "b".repeat(255), "c".repeat(255), "d".repeat(255)].join("/")
+    );
     assert!(DocId::parse(&long_ok).is_some(), "1023-byte path");
     for bad in [
         "Members",
@@ -350,7 +406,10 @@ fn document_ids_are_members_or_f_colon_and_a_valid_relative_path() {
     ] {
         assert_eq!(DocId::parse(bad), None, "{bad:?} must be refused");
     }
-    let too_long = format!("f:{}", ["a".repeat(255), "b".repeat(255), "c".repeat(255), "d".repeat(256)].join("/"));
+    let too_long = format!(
+        "f:{}",
+        ["a".repeat(255), "b".repeat(255), "c".repeat(255), "d".repeat(256)].join("/")
+    );
     assert_eq!(DocId::parse(&too_long), None, "component over 255 bytes");
     let too_long = format!("f:{}", vec!["a".repeat(200); 6].join("/"));
     assert_eq!(DocId::parse(&too_long), None, "path over 1024 bytes");
@@ -361,14 +420,46 @@ fn responder_sends_a_document_when_it_is_missing_behind_or_its_delete_digest_dif
     let (docs, path, _) = example_doc();
     let id = DocId::File(path);
     let ours = docs.vectors().remove(0);
-    assert_eq!(docs.missing(&id, None), Some(unhex(EXAMPLE_UPDATE)), "absent from `have`: whole document");
-    assert_eq!(docs.missing(&id, Some(&ours)), None, "same state vector and digest: nothing");
-    let behind = DocVector { doc: ours.doc.clone(), sv: vec![0x00], ds: ours.ds.clone() };
-    assert_eq!(docs.missing(&id, Some(&behind)), Some(unhex(EXAMPLE_UPDATE)), "behind: the diff");
-    let other_ds = DocVector { doc: ours.doc.clone(), sv: ours.sv.clone(), ds: vec![] };
-    assert_eq!(docs.missing(&id, Some(&other_ds)), Some(vec![0x00, 0x00]), "digest differs: empty diff + delete set");
-    let garbage_sv = DocVector { doc: ours.doc, sv: vec![0xff], ds: vec![] };
-    assert_eq!(docs.missing(&id, Some(&garbage_sv)), Some(unhex(EXAMPLE_UPDATE)), "bad sv: treated as empty");
+    assert_eq!(
+        docs.missing(&id, None),
+        Some(unhex(EXAMPLE_UPDATE)),
+        "absent from `have`: whole document"
+    );
+    assert_eq!(
+        docs.missing(&id, Some(&ours)),
+        None,
+        "same state vector and digest: nothing"
+    );
+    let behind = DocVector {
+        doc: ours.doc.clone(),
+        sv: vec![0x00],
+        ds: ours.ds.clone(),
+    };
+    assert_eq!(
+        docs.missing(&id, Some(&behind)),
+        Some(unhex(EXAMPLE_UPDATE)),
+        "behind: the diff"
+    );
+    let other_ds = DocVector {
+        doc: ours.doc.clone(),
+        sv: ours.sv.clone(),
+        ds: vec![],
+    };
+    assert_eq!(
+        docs.missing(&id, Some(&other_ds)),
+        Some(vec![0x00, 0x00]),
+        "digest differs: empty diff + delete set"
+    );
+    let garbage_sv = DocVector {
+        doc: ours.doc,
+        sv: vec![0xff],
+        ds: vec![],
+    };
+    assert_eq!(
+        docs.missing(&id, Some(&garbage_sv)),
+        Some(unhex(EXAMPLE_UPDATE)),
+        "bad sv: treated as empty"
+    );
 }
 
 #[test]
@@ -384,8 +475,15 @@ fn authorship_check_is_asked_about_every_inserting_client() {
     assert!(docs.apply_remote(&id, &update, &refuse).is_err());
     assert_eq!(*asked.borrow(), vec![EXAMPLE_CLIENT]);
     assert!(docs.is_empty(), "a refused update leaves nothing behind");
-    assert!(docs.apply_remote(&id, &update, &|c| c == EXAMPLE_CLIENT).unwrap(), "allowed: applied");
-    assert!(docs.apply_remote(&id, &vec![0u8; MAX_UPDATE_BYTES + 1], &|_| true).is_err(), "over the update cap");
+    assert!(
+        docs.apply_remote(&id, &update, &|c| c == EXAMPLE_CLIENT).unwrap(),
+        "allowed: applied"
+    );
+    assert!(
+        docs.apply_remote(&id, &vec![0u8; MAX_UPDATE_BYTES + 1], &|_| true)
+            .is_err(),
+        "over the update cap"
+    );
 }
 
 // ---- Gossip envelope --------------------------------------------------------------------------
@@ -429,7 +527,10 @@ fn envelope_decoding_ignores_key_order_and_unknown_keys() {
         ("kind", Value::Text("update".into())),
         ("v", Value::Integer(1.into())),
     ]);
-    assert_eq!(Envelope::decode(&cbor_bytes(&v)).unwrap(), Envelope::update("f:hello.txt", unhex(EXAMPLE_UPDATE)));
+    assert_eq!(
+        Envelope::decode(&cbor_bytes(&v)).unwrap(),
+        Envelope::update("f:hello.txt", unhex(EXAMPLE_UPDATE))
+    );
 }
 
 #[test]
@@ -470,19 +571,28 @@ fn envelope_with_other_version_unknown_kind_or_over_the_cap_is_refused() {
 // ---- /tandem/sync/1 ---------------------------------------------------------------------------
 
 fn example_vector() -> DocVector {
-    DocVector { doc: "f:hello.txt".into(), sv: unhex(EXAMPLE_SV), ds: unhex(EXAMPLE_DS) }
+    DocVector {
+        doc: "f:hello.txt".into(),
+        sv: unhex(EXAMPLE_SV),
+        ds: unhex(EXAMPLE_DS),
+    }
 }
 
 #[test]
 fn sync_request_is_an_op_tagged_cbor_map_with_documented_bytes() {
-    let req = SyncRequest::Sync { v: WIRE_VERSION, have: vec![example_vector()] };
+    let req = SyncRequest::Sync {
+        v: WIRE_VERSION,
+        have: vec![example_vector()],
+    };
     let wire = request_bytes(req.clone());
     assert_eq!(hex(&wire), SYNC_REQUEST);
     let v = cbor_value(&wire);
     assert_eq!(keys(&v), ["op", "v", "have"]);
     assert_eq!(text(field(&v, "op")), "sync");
     assert_eq!(int(field(&v, "v")), 1);
-    let Value::Array(have) = field(&v, "have") else { panic!("have is an array") };
+    let Value::Array(have) = field(&v, "have") else {
+        panic!("have is an array")
+    };
     assert_eq!(have.len(), 1);
     assert_eq!(keys(&have[0]), ["doc", "sv", "ds"]);
     assert_eq!(text(field(&have[0], "doc")), "f:hello.txt");
@@ -493,7 +603,11 @@ fn sync_request_is_an_op_tagged_cbor_map_with_documented_bytes() {
 
 #[test]
 fn join_request_carries_token_bytes_and_name() {
-    let req = SyncRequest::Join { v: WIRE_VERSION, token: vec![0x22; 16], name: "Ada".into() };
+    let req = SyncRequest::Join {
+        v: WIRE_VERSION,
+        token: vec![0x22; 16],
+        name: "Ada".into(),
+    };
     let wire = request_bytes(req.clone());
     assert_eq!(hex(&wire), JOIN_REQUEST);
     let v = cbor_value(&wire);
@@ -509,7 +623,10 @@ fn join_request_carries_token_bytes_and_name() {
 fn updates_response_lists_doc_updates_more_and_total_docs() {
     let resp = SyncResponse::Updates {
         v: WIRE_VERSION,
-        updates: vec![DocUpdate { doc: "f:hello.txt".into(), data: unhex(EXAMPLE_UPDATE) }],
+        updates: vec![DocUpdate {
+            doc: "f:hello.txt".into(),
+            data: unhex(EXAMPLE_UPDATE),
+        }],
         more: false,
         total_docs: 2,
     };
@@ -519,7 +636,9 @@ fn updates_response_lists_doc_updates_more_and_total_docs() {
     assert_eq!(keys(&v), ["op", "v", "updates", "more", "total_docs"]);
     assert_eq!(text(field(&v, "op")), "updates");
     assert_eq!(int(field(&v, "v")), 1);
-    let Value::Array(updates) = field(&v, "updates") else { panic!("updates is an array") };
+    let Value::Array(updates) = field(&v, "updates") else {
+        panic!("updates is an array")
+    };
     assert_eq!(keys(&updates[0]), ["doc", "data"]);
     assert_eq!(text(field(&updates[0], "doc")), "f:hello.txt");
     assert_eq!(bytes(field(&updates[0], "data")), unhex(EXAMPLE_UPDATE));
@@ -530,7 +649,10 @@ fn updates_response_lists_doc_updates_more_and_total_docs() {
 
 #[test]
 fn joined_response_carries_the_role_name() {
-    let resp = SyncResponse::Joined { v: WIRE_VERSION, role: Role::Editor.to_string() };
+    let resp = SyncResponse::Joined {
+        v: WIRE_VERSION,
+        role: Role::Editor.to_string(),
+    };
     let wire = response_bytes(resp.clone());
     assert_eq!(hex(&wire), JOINED_RESPONSE);
     let v = cbor_value(&wire);
@@ -543,7 +665,10 @@ fn joined_response_carries_the_role_name() {
 
 #[test]
 fn refused_response_carries_a_human_reason() {
-    let resp = SyncResponse::Refused { v: WIRE_VERSION, reason: "invite code already used".into() };
+    let resp = SyncResponse::Refused {
+        v: WIRE_VERSION,
+        reason: "invite code already used".into(),
+    };
     let wire = response_bytes(resp.clone());
     assert_eq!(hex(&wire), REFUSED_RESPONSE);
     let v = cbor_value(&wire);
@@ -556,8 +681,10 @@ fn refused_response_carries_a_human_reason() {
 #[test]
 fn sync_messages_decode_with_op_anywhere_unknown_keys_and_without_ds() {
     // A peer in another language may write the keys in any order and omit `ds`.
-    let have =
-        Value::Array(vec![map(&[("sv", Value::Bytes(unhex(EXAMPLE_SV))), ("doc", Value::Text("members".into()))])]);
+    let have = Value::Array(vec![map(&[
+        ("sv", Value::Bytes(unhex(EXAMPLE_SV))),
+        ("doc", Value::Text("members".into())),
+    ])]);
     let v = map(&[
         ("have", have),
         ("x-extension", Value::Bool(true)),
@@ -565,14 +692,24 @@ fn sync_messages_decode_with_op_anywhere_unknown_keys_and_without_ds() {
         ("op", Value::Text("sync".into())),
     ]);
     let req = read_request(&cbor_bytes(&v)).unwrap();
-    let want = DocVector { doc: "members".into(), sv: unhex(EXAMPLE_SV), ds: vec![] };
+    let want = DocVector {
+        doc: "members".into(),
+        sv: unhex(EXAMPLE_SV),
+        ds: vec![],
+    };
     assert_eq!(req, SyncRequest::Sync { v: 1, have: vec![want] });
     let v = map(&[
         ("reason", Value::Text("no".into())),
         ("v", Value::Integer(1.into())),
         ("op", Value::Text("refused".into())),
     ]);
-    assert_eq!(read_response(&cbor_bytes(&v)).unwrap(), SyncResponse::Refused { v: 1, reason: "no".into() });
+    assert_eq!(
+        read_response(&cbor_bytes(&v)).unwrap(),
+        SyncResponse::Refused {
+            v: 1,
+            reason: "no".into()
+        }
+    );
     let v = map(&[("op", Value::Text("push".into())), ("v", Value::Integer(1.into()))]);
     assert!(read_request(&cbor_bytes(&v)).is_err(), "unknown op");
 }
@@ -582,7 +719,14 @@ fn sync_request_over_the_size_cap_is_not_read() {
     // The codec reads until the writer closes its side, at most the cap; a longer request is cut
     // and fails to decode, so it is never answered.
     let n = MAX_SYNC_REQUEST_BYTES as usize / 64 + 1;
-    let have = vec![DocVector { doc: "members".into(), sv: vec![0u8; 60], ds: vec![] }; n];
+    let have = vec![
+        DocVector {
+            doc: "members".into(),
+            sv: vec![0u8; 60],
+            ds: vec![]
+        };
+        n
+    ];
     let wire = request_bytes(SyncRequest::Sync { v: 1, have });
     assert!(wire.len() as u64 > MAX_SYNC_REQUEST_BYTES);
     assert!(read_request(&wire).is_err());
@@ -601,8 +745,9 @@ fn invite_worked_example_decodes_to_the_documented_fields() {
     assert_eq!(inv.expires_at, 1_900_000_000);
     assert_eq!(inv.inviter, example_peer());
     assert_eq!(inv.inviter.to_string(), EXAMPLE_PEER);
-    let addrs: Vec<Multiaddr> =
-        ["/ip4/127.0.0.1/tcp/4001", "/ip4/127.0.0.1/tcp/4002"].map(|a| a.parse().unwrap()).to_vec();
+    let addrs: Vec<Multiaddr> = ["/ip4/127.0.0.1/tcp/4001", "/ip4/127.0.0.1/tcp/4002"]
+        .map(|a| a.parse().unwrap())
+        .to_vec();
     assert_eq!(inv.addrs, addrs);
     assert_eq!(inv.encode(), EXAMPLE_INVITE);
     // Case and line breaks do not matter.
