@@ -218,7 +218,9 @@ async fn replay_engine(start: &str, patches: &[&Patch], watch: bool) -> Result<E
     let counter = tokio::spawn(async move {
         let (mut disk, mut lagged) = (0u64, 0u64);
         let mut count = |got: std::result::Result<Event, broadcast::error::RecvError>| match got {
-            Ok(Event::FileChanged { origin: Origin::Disk, .. }) => disk += 1,
+            Ok(Event::FileChanged {
+                origin: Origin::Disk, ..
+            }) => disk += 1,
             Err(broadcast::error::RecvError::Lagged(n)) => lagged += n,
             Ok(_) | Err(broadcast::error::RecvError::Closed) => {}
         };
@@ -382,8 +384,13 @@ async fn run_replay(trace_name: &str, quick: bool) -> Result<()> {
         mib(wal2),
         engine.disk_file,
     );
+    let count = |n: u64| if n == u64::MAX { "?".to_string() } else { n.to_string() };
     println!(
-        "  engine path: Node::edit per patch, up to {ACK_WINDOW} outstanding acks, timed from first edit to last ack"
+        "  engine path: Node::edit per patch, up to {ACK_WINDOW} outstanding acks, timed from first edit to last ack; \
+         watch {}, disk-origin changes {} (events lagged {})",
+        if watch { "on" } else { "off" },
+        count(engine.disk_changes),
+        count(engine.lagged),
     );
     Ok(())
 }

@@ -88,6 +88,9 @@ pub enum ApplyError {
     /// Not a Yjs v1 update.
     #[error("update does not decode: {0}")]
     Malformed(String),
+    /// It deletes, and the peer that delivered it may not change this document.
+    #[error("update deletes content, and its sender may not change this document")]
+    DeletesNotAllowed,
     /// It inserts content under a client id that the sender may not write with.
     #[error("update carries content of client {0}, which is not an author allowed here")]
     Unauthorised(u64),
@@ -153,25 +156,27 @@ impl DocSet {
     /// Applies a stored update (ours or a peer's, already validated once) inside the panic
     /// boundary. Used when loading from the store.
     pub fn load(&mut self, id: &DocId, bytes: &[u8]) -> Result<(), ApplyError> {
-        self.apply_checked(id, bytes, &|_| true).map(|_| ())
+        self.apply_checked(id, bytes, true, &|_| true).map(|_| ())
     }
 
     /// Applies an update from a peer: size cap, decode in isolation, every inserting client id
-    /// checked with `may_author`, apply in a panic boundary, then the document must still encode.
-    /// Returns whether the document changed.
+    /// checked with `may_author`, deletions only if `may_delete`, apply in a panic boundary, then
+    /// the document must still encode. Returns whether the document changed.
     pub fn apply_remote(
         &mut self,
         id: &DocId,
         bytes: &[u8],
+        may_delete: bool,
         may_author: &dyn Fn(u64) -> bool,
     ) -> Result<bool, ApplyError> {
-        self.apply_checked(id, bytes, may_author)
+        self.apply_checked(id, bytes, may_delete, may_author)
     }
 
     fn apply_checked(
         &mut self,
         id: &DocId,
         bytes: &[u8],
+        may_delete: bool,
         may_author: &dyn Fn(u64) -> bool,
     ) -> Result<bool, ApplyError> {
         if bytes.len() > MAX_UPDATE_BYTES {
@@ -186,6 +191,9 @@ impl DocSet {
             }
         }
         let deletes = !update.delete_set().is_empty();
+        if deletes && !may_delete {
+            return Err(ApplyError::DeletesNotAllowed);
+        }
         let doc = self.doc(id);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let mut txn = doc.transact_mut();

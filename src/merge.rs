@@ -1,6 +1,7 @@
 //! Three-way text merge: a save on disk rebased onto the live document's text.
 
 use dissimilar::Chunk;
+use std::collections::HashMap;
 
 /// One splice on a text: delete `delete` chars at `at`, then insert `insert` there. Offsets count Unicode scalar values (chars), not bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +13,11 @@ pub struct Splice {
     /// Text inserted at `at` after the removal.
     pub insert: String,
 }
+
+/// Work allowed for dissimilar, whose worst case is ~(chars of both sides)²: dozens of ms.
+const BUDGET: usize = 1 << 25;
+/// Most edits the fallback Myers pass may find before giving up; keeps its trace to a few MB.
+const MAX_D: usize = 1024;
 
 /// An empty splice at `at`, to be grown.
 fn empty(at: usize) -> Splice {
@@ -25,10 +31,178 @@ fn end(s: &Splice) -> usize {
 }
 
 /// Splices turning `from` into `to`, ascending and separated by at least one unchanged char.
-fn hunks(from: &str, to: &str) -> Vec<Splice> {
-    let mut out = Vec::new();
+///
+/// dissimilar has no deadline and a full rewrite of a few hundred KB takes minutes, so only
+/// regions it can finish within `budget` go to it. Bigger texts are first cut at unique lines;
+/// a section still too big gets a capped Myers pass, and failing that one coarse, correct hunk.
+fn hunks(from: &str, to: &str, budget: usize) -> Vec<Splice> {
+    let (a, b, at) = trim(from, to);
+    let (mut out, mut budget) = (Vec::new(), budget);
+    let size = a.chars().count() + b.chars().count();
+    if size.saturating_mul(size) <= budget {
+        region(a, b, at, &mut budget, &mut out);
+    } else {
+        by_lines(a, b, at, &mut budget, &mut out);
+    }
+    out
+}
+
+/// Strips the common whole lines at both ends: `(from_mid, to_mid, chars in the prefix)`.
+///
+/// Whole lines, because dissimilar aligns edits to line and word boundaries it can see.
+fn trim<'a>(from: &'a str, to: &'a str) -> (&'a str, &'a str, usize) {
+    let (x, y) = (from.as_bytes(), to.as_bytes());
+    let pre = x.iter().zip(y).take_while(|(c, d)| c == d).count();
+    let most = x.len().min(y.len()) - pre;
+    let pairs = x.iter().rev().zip(y.iter().rev());
+    let suf = pairs.take(most).take_while(|(c, d)| c == d).count();
+    // Cutting just after a '\n' is always on a char boundary of both texts.
+    let pre = x[..pre].iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
+    let tail = x[x.len() - suf..].iter().position(|&c| c == b'\n');
+    let suf = tail.map_or(0, |i| suf - i - 1);
+    let (a, b) = (&from[pre..x.len() - suf], &to[pre..y.len() - suf]);
+    (a, b, from[..pre].chars().count())
+}
+
+/// Splits both texts at patience-diff anchors (lines occurring once in each, kept in
+/// order) and diffs the sections between them, so big files cost about their changes.
+fn by_lines<'a>(a: &'a str, b: &'a str, at: usize, budget: &mut usize, out: &mut Vec<Splice>) {
+    let (la, lb) = (lines(a), lines(b));
+    let mut seen: HashMap<&str, [usize; 4]> = HashMap::new();
+    for (i, w) in la.windows(2).enumerate() {
+        let e = seen.entry(&a[w[0].0..w[1].0]).or_default();
+        (e[0], e[1]) = (e[0] + 1, i);
+    }
+    for (j, w) in lb.windows(2).enumerate() {
+        let e = seen.entry(&b[w[0].0..w[1].0]).or_default();
+        (e[2], e[3]) = (e[2] + 1, j);
+    }
+    let unique = |w: &[(usize, usize)]| seen.get(&a[w[0].0..w[1].0]).copied();
+    let unique = la.windows(2).filter_map(unique).filter(|e| e[0] == 1 && e[2] == 1);
+    let pairs: Vec<(usize, usize)> = unique.map(|e| (e[1], e[3])).collect();
+    // Longest run of anchors increasing in both texts, by patience sorting.
+    let (mut tails, mut back) = (Vec::<usize>::new(), vec![None; pairs.len()]);
+    for (i, &(_, j)) in pairs.iter().enumerate() {
+        let k = tails.partition_point(|&t| pairs[t].1 < j);
+        back[i] = k.checked_sub(1).map(|k| tails[k]);
+        if k == tails.len() {
+            tails.push(i);
+        } else {
+            tails[k] = i;
+        }
+    }
+    let (mut chain, mut cur) = (vec![(la.len() - 1, lb.len() - 1)], tails.last().copied());
+    while let Some(i) = cur {
+        chain.push(pairs[i]);
+        cur = back[i];
+    }
+    let mut from = (0, 0);
+    for &(i, j) in chain.iter().rev() {
+        let (a_part, b_part) = (&a[la[from.0].0..la[i].0], &b[lb[from.1].0..lb[j].0]);
+        if !a_part.is_empty() || !b_part.is_empty() {
+            region(a_part, b_part, at + la[from.0].1, budget, out);
+        }
+        from = (i + 1, j + 1);
+    }
+}
+
+/// `(byte, char)` offset of every line start, plus one for the end of the text.
+fn lines(s: &str) -> Vec<(usize, usize)> {
+    let mut starts = vec![(0, 0)];
+    for line in s.split_inclusive('\n') {
+        let (bytes, chars) = starts[starts.len() - 1];
+        starts.push((bytes + line.len(), chars + line.chars().count()));
+    }
+    starts
+}
+
+/// Appends hunks turning `a` into `b`, where `a` starts at char `at` of the old text.
+fn region(a: &str, b: &str, at: usize, budget: &mut usize, out: &mut Vec<Splice>) {
+    // Unchanged sections between anchors must not turn into a no-op coarse hunk.
+    if a == b {
+        return;
+    }
+    let (ca, cb): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let size = ca.len() + cb.len();
+    if size.saturating_mul(size) <= *budget {
+        *budget -= size * size;
+        return dissimilar_hunks(a, b, at, out);
+    }
+    let whole = [[0, ca.len(), 0, cb.len()]];
+    for &[a0, a1, b0, b1] in myers(&ca, &cb, budget).as_deref().unwrap_or(&whole) {
+        let insert = cb[b0..b1].iter().collect();
+        out.push(Splice {
+            at: at + a0,
+            delete: a1 - a0,
+            insert,
+        });
+    }
+}
+
+/// Myers' diff of token slices: changed regions `[a_start, a_end, b_start, b_end]`,
+/// ascending and apart; `None` past `MAX_D` edits or once it has spent `budget`.
+fn myers<T: Eq>(a: &[T], b: &[T], budget: &mut usize) -> Option<Vec<[usize; 4]>> {
+    let (n, m, off) = (a.len() as isize, b.len() as isize, MAX_D as isize + 1);
+    let mut v = vec![0isize; 2 * MAX_D + 3];
+    let mut trace: Vec<Vec<isize>> = Vec::new();
+    for d in 0..=MAX_D as isize {
+        for k in (-d..=d).step_by(2) {
+            let i = (off + k) as usize;
+            let start = if down(&|k| v[(off + k) as usize], k, d) {
+                v[i + 1]
+            } else {
+                v[i - 1] + 1
+            };
+            let mut x = start;
+            while x < n && x - k < m && a[x as usize] == b[(x - k) as usize] {
+                x += 1;
+            }
+            // Spent even on failure, so many hopeless sections cannot each use the whole budget.
+            *budget = budget.saturating_sub(1 + (x - start) as usize);
+            if *budget == 0 {
+                return None;
+            }
+            v[i] = x;
+            if x >= n && x - k >= m {
+                return Some(backtrack(&trace, n, m));
+            }
+        }
+        trace.push(v[(off - d) as usize..=(off + d) as usize].to_vec());
+    }
+    None
+}
+
+/// Whether Myers reaches diagonal `k` at step `d` by a move down (an insertion).
+fn down(v: &dyn Fn(isize) -> isize, k: isize, d: isize) -> bool {
+    k == -d || (k != d && v(k - 1) < v(k + 1))
+}
+
+/// Recovers the changed regions from the furthest-reaching points of each step before the last.
+fn backtrack(trace: &[Vec<isize>], n: isize, m: isize) -> Vec<[usize; 4]> {
+    let (mut x, mut y, mut regions) = (n, m, Vec::<[usize; 4]>::new());
+    for d in (1..=trace.len() as isize).rev() {
+        let prev = &trace[d as usize - 1];
+        let at = |k: isize| prev[(k + d - 1) as usize];
+        let k = x - y;
+        let pk = if down(&at, k, d) { k + 1 } else { k - 1 };
+        let (px, py) = (at(pk), at(pk) - pk);
+        let (ex, ey) = if pk > k { (px, py + 1) } else { (px + 1, py) };
+        let fresh = [px as usize, ex as usize, py as usize, ey as usize];
+        // No snake between this edit and the next one: they form one region.
+        match regions.last_mut() {
+            Some(r) if (x, y) == (ex, ey) => (r[0], r[2]) = (fresh[0], fresh[2]),
+            _ => regions.push(fresh),
+        }
+        (x, y) = (px, py);
+    }
+    regions.reverse();
+    regions
+}
+
+/// Appends dissimilar's hunks for `from`→`to`, shifted to start at char `at`.
+fn dissimilar_hunks(from: &str, to: &str, at: usize, out: &mut Vec<Splice>) {
     let mut open: Option<Splice> = None;
-    let mut pos = 0;
+    let mut pos = at;
     for chunk in dissimilar::diff(from, to) {
         let (Chunk::Equal(s) | Chunk::Delete(s) | Chunk::Insert(s)) = chunk;
         // An empty chunk separates nothing; skipping it keeps hunks strictly apart.
@@ -45,18 +219,15 @@ fn hunks(from: &str, to: &str) -> Vec<Splice> {
                 open.get_or_insert_with(|| empty(pos)).delete += len;
                 pos += len;
             }
-            Chunk::Insert(_) => {
-                open.get_or_insert_with(|| empty(pos)).insert.push_str(s);
-            }
+            Chunk::Insert(_) => open.get_or_insert_with(|| empty(pos)).insert.push_str(s),
         }
     }
     out.extend(open);
-    out
 }
 
 /// Splices turning `from` into `to`, in DESCENDING order of `at` so that applying them one after another in the returned order is correct.
 pub fn diff(from: &str, to: &str) -> Vec<Splice> {
-    let mut splices = hunks(from, to);
+    let mut splices = hunks(from, to, BUDGET);
     splices.reverse();
     splices
 }
@@ -72,6 +243,7 @@ pub fn diff(from: &str, to: &str) -> Vec<Splice> {
 /// - at the same gap the remote (`theirs`) text comes first, then the user's.
 ///
 /// So a user insertion anywhere inside a region the remote replaced lands after the remote text.
+/// A huge, heavily rewritten region may be diffed as one coarse hunk; the rule then applies to it whole.
 pub fn rebase(base: &str, ours: &str, theirs: &str) -> Vec<Splice> {
     if ours == base {
         return Vec::new();
@@ -79,13 +251,13 @@ pub fn rebase(base: &str, ours: &str, theirs: &str) -> Vec<Splice> {
     if theirs == base {
         return diff(theirs, ours);
     }
-    rebase_general(base, ours, theirs)
+    rebase_general(base, ours, theirs, BUDGET)
 }
 
 /// The general case of [`rebase`], kept separate so tests can run it without the fast paths.
-fn rebase_general(base: &str, ours: &str, theirs: &str) -> Vec<Splice> {
-    let mine = hunks(base, ours);
-    let remote = hunks(base, theirs);
+fn rebase_general(base: &str, ours: &str, theirs: &str, budget: usize) -> Vec<Splice> {
+    let mine = hunks(base, ours, budget);
+    let remote = hunks(base, theirs, budget);
     let n = base.chars().count();
     let mut out = Builder::default();
     let (mut iu, mut ir) = (0, 0);
@@ -256,11 +428,20 @@ mod tests {
         apply(theirs, splices)
     }
 
+    /// Work budgets that force the line-level and capped-Myers fallbacks on small texts.
+    const TIGHT: [usize; 2] = [0, 40];
+
     fn merged(base: &str, ours: &str, theirs: &str) -> String {
         let fast = checked(theirs, &rebase(base, ours, theirs));
-        let general = checked(theirs, &rebase_general(base, ours, theirs));
+        let general = checked(theirs, &rebase_general(base, ours, theirs, BUDGET));
         assert_eq!(fast, general, "fast path and general case disagree");
         fast
+    }
+
+    /// The merge under each tight budget: coarser hunks, same guarantees.
+    fn merged_tight(base: &str, ours: &str, theirs: &str) -> Vec<String> {
+        let run = |b| checked(theirs, &rebase_general(base, ours, theirs, b));
+        TIGHT.into_iter().map(run).collect()
     }
 
     fn only(s: &str, set: &[char]) -> String {
@@ -270,12 +451,14 @@ mod tests {
     proptest! {
         #[test]
         fn theirs_unchanged_gives_ours((b, o, _) in triple(ALPHA, ALPHA)) {
-            prop_assert_eq!(merged(&b, &o, &b), o);
+            prop_assert_eq!(merged(&b, &o, &b), o.clone());
+            prop_assert!(merged_tight(&b, &o, &b).iter().all(|got| *got == o));
         }
 
         #[test]
         fn ours_unchanged_gives_theirs((b, _, t) in triple(ALPHA, ALPHA)) {
-            prop_assert_eq!(merged(&b, &b, &t), t);
+            prop_assert_eq!(merged(&b, &b, &t), t.clone());
+            prop_assert!(merged_tight(&b, &b, &t).iter().all(|got| *got == t));
         }
 
         #[test]
@@ -285,25 +468,34 @@ mod tests {
         ) {
             // '|' never occurs in the edits, so no diff can slide a hunk across the middle.
             let base = format!("{a}|{mid}|{c}");
-            let got = merged(&base, &format!("{a2}|{mid}|{c}"), &format!("{a}|{mid}|{c2}"));
-            prop_assert_eq!(got, format!("{a2}|{mid}|{c2}"));
+            let (ours, theirs) = (format!("{a2}|{mid}|{c}"), format!("{a}|{mid}|{c2}"));
+            let want = format!("{a2}|{mid}|{c2}");
+            // Not under tight budgets: a coarse hunk may cover both edits.
+            prop_assert_eq!(merged(&base, &ours, &theirs), want);
         }
 
         #[test]
         fn inserted_text_of_both_sides_survives_in_order((b, o, t) in triple(OURS_MARKED, THEIRS_MARKED)) {
-            let got = merged(&b, &o, &t);
-            prop_assert_eq!(only(&got, &['X', 'Y']), only(&o, &['X', 'Y']));
-            prop_assert_eq!(only(&got, &['P', 'Q']), only(&t, &['P', 'Q']));
+            for got in merged_tight(&b, &o, &t).into_iter().chain([merged(&b, &o, &t)]) {
+                prop_assert_eq!(only(&got, &['X', 'Y']), only(&o, &['X', 'Y']));
+                prop_assert_eq!(only(&got, &['P', 'Q']), only(&t, &['P', 'Q']));
+            }
         }
 
         #[test]
         fn arbitrary_triples_give_valid_splices(b in text(ALPHA, 10), o in text(ALPHA, 10), t in text(ALPHA, 10)) {
             merged(&b, &o, &t);
+            merged_tight(&b, &o, &t);
         }
 
         #[test]
         fn diff_round_trips(from in text(ALPHA, 16), to in text(ALPHA, 16)) {
-            prop_assert_eq!(checked(&from, &diff(&from, &to)), to);
+            prop_assert_eq!(checked(&from, &diff(&from, &to)), to.clone());
+            for budget in TIGHT {
+                let mut splices = hunks(&from, &to, budget);
+                splices.reverse();
+                prop_assert_eq!(checked(&from, &splices), to.clone());
+            }
         }
     }
 
@@ -342,6 +534,19 @@ mod tests {
         assert_eq!(merged("abc", "", "abc"), "");
         assert_eq!(merged("abc", "", "abcd"), "d");
         assert_eq!(merged("abc", "abc", ""), "");
+    }
+
+    #[test]
+    fn big_rewrites_stay_fast_and_fine_grained() {
+        let base: String = (0..20_000).map(|i| format!("line {i} é😀\n")).collect();
+        let reversed: String = base.chars().rev().collect();
+        assert_eq!(checked(&base, &diff(&base, &reversed)), reversed);
+        let every_50th = |(i, l): (usize, &str)| if i % 50 == 0 { format!("{l}X") } else { l.to_owned() };
+        let ours: String = base.split_inclusive('\n').enumerate().map(every_50th).collect();
+        let theirs = base.replacen("line 7 ", "line seven ", 1);
+        assert_eq!(diff(&base, &ours).len(), 400);
+        let got = merged(&base, &ours, &theirs);
+        assert_eq!(got, ours.replacen("line 7 ", "line seven ", 1));
     }
 
     #[test]

@@ -516,9 +516,19 @@ impl NetLoop {
     fn on_request(&mut self, peer: PeerId, req: SyncRequest, channel: ResponseChannel<SyncResponse>) {
         let (tx, rx) = oneshot::channel();
         let cmd = match req {
-            SyncRequest::Sync { have, .. } => Cmd::SyncRequest {
+            SyncRequest::Sync { v, .. } | SyncRequest::Join { v, .. } if v != crate::wire::WIRE_VERSION => {
+                let reason = format!("unsupported wire version {v}");
+                let resp = SyncResponse::Refused {
+                    v: crate::wire::WIRE_VERSION,
+                    reason,
+                };
+                let _ = self.swarm.behaviour_mut().sync.send_response(channel, resp);
+                return;
+            }
+            SyncRequest::Sync { have, after, .. } => Cmd::SyncRequest {
                 from: peer,
                 have,
+                after,
                 reply: tx,
             },
             SyncRequest::Join { token, name, .. } => Cmd::Join {

@@ -199,8 +199,22 @@ impl Node {
             store.meta_set(META_WORKSPACE_ID, &invite.workspace_id)?;
             store.meta_set(META_PSK, &invite.key)?;
             drop(store);
-            let node = Self::launch(cfg, layout.clone(), Some(invite.inviter)).await?;
+            // The control socket opens only once joined: a CLI that gets an answer sees a member.
+            let control = cfg.control;
+            let node = Self::launch(
+                NodeConfig { control: false, ..cfg },
+                layout.clone(),
+                Some(invite.inviter),
+            )
+            .await?;
             match node.redeem(&invite, &mut progress).await {
+                Ok(()) if control => match node.serve_control().await {
+                    Ok(()) => Ok(node),
+                    Err(e) => {
+                        node.shutdown().await;
+                        Err(e)
+                    }
+                },
                 Ok(()) => Ok(node),
                 Err(e) => {
                     node.shutdown().await;
@@ -359,10 +373,16 @@ impl Node {
             node.dial(addr);
         }
         if cfg.control {
-            crate::control::serve(node.clone(), &socket).await?;
-            *lock(&node.inner.control_socket) = Some(socket);
+            node.serve_control().await?;
         }
         Ok(node)
+    }
+
+    async fn serve_control(&self) -> Result<(), Error> {
+        let socket = self.inner.layout.socket_path_checked()?;
+        crate::control::serve(self.clone(), &socket).await?;
+        *lock(&self.inner.control_socket) = Some(socket);
+        Ok(())
     }
 
     /// This peer's id.

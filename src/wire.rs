@@ -135,6 +135,9 @@ pub enum SyncRequest {
         v: u8,
         /// The requester's state vector of every document it holds.
         have: Vec<DocVector>,
+        /// Paging cursor: only documents after this id (in id order, `members` first) are wanted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
     },
     /// Redeem an invite: the one-time token from the code, and the joiner's display name.
     Join {

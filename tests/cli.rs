@@ -36,7 +36,10 @@ impl Drop for Serving {
 fn spawn(args: &[&str]) -> (Serving, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
         .args(args)
-        .env("RUST_LOG", "tandem=info")
+        .env(
+            "RUST_LOG",
+            std::env::var("CHILD_LOG").unwrap_or_else(|_| "tandem=info".into()),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -44,7 +47,15 @@ fn spawn(args: &[&str]) -> (Serving, String) {
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let first = lines.next().expect("a first log line").unwrap();
     // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines.by_ref() {});
+    let log = std::env::temp_dir().join(format!("tandem-child-{}.log", child.id()));
+    eprintln!("child log: {}", log.display());
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let mut f = std::fs::File::create(log).unwrap();
+        for l in lines.by_ref().map_while(Result::ok) {
+            let _ = writeln!(f, "{l}");
+        }
+    });
     (Serving(child), first)
 }
 
@@ -196,7 +207,7 @@ fn an_edit_acknowledged_just_before_kill_9_is_there_after_restart_and_syncs() {
         tandem(&["status", a.to_str().unwrap()]).status.success()
     });
     let code = ok(&["invite", a.to_str().unwrap()]);
-    let (_bob, _) = spawn(&[
+    let (bob, _) = spawn(&[
         "join",
         code.trim(),
         b.to_str().unwrap(),
@@ -207,6 +218,8 @@ fn an_edit_acknowledged_just_before_kill_9_is_there_after_restart_and_syncs() {
     wait_until("bob joined", || {
         tandem(&["status", b.to_str().unwrap()]).status.success()
     });
+    // Bob goes away first, so only a sync exchange after the restarts can bring him the edit.
+    drop(bob);
 
     // Acknowledged over the control socket means stored; then the process dies at once.
     let socket = a.join(".tandem/control.sock");
@@ -227,6 +240,13 @@ fn an_edit_acknowledged_just_before_kill_9_is_there_after_restart_and_syncs() {
     drop(alice);
 
     let (_alice, _) = spawn(&serve_a);
+    let (_bob, _) = spawn(&[
+        "serve",
+        b.to_str().unwrap(),
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--no-mdns",
+    ]);
     wait_until("the edit is on alice's disk after restart", || {
         std::fs::read_to_string(a.join("acked.txt")).is_ok_and(|t| t == "kept\n")
     });

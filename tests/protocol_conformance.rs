@@ -472,15 +472,15 @@ fn authorship_check_is_asked_about_every_inserting_client() {
         asked.borrow_mut().push(c);
         false
     };
-    assert!(docs.apply_remote(&id, &update, &refuse).is_err());
+    assert!(docs.apply_remote(&id, &update, true, &refuse).is_err());
     assert_eq!(*asked.borrow(), vec![EXAMPLE_CLIENT]);
     assert!(docs.is_empty(), "a refused update leaves nothing behind");
     assert!(
-        docs.apply_remote(&id, &update, &|c| c == EXAMPLE_CLIENT).unwrap(),
+        docs.apply_remote(&id, &update, true, &|c| c == EXAMPLE_CLIENT).unwrap(),
         "allowed: applied"
     );
     assert!(
-        docs.apply_remote(&id, &vec![0u8; MAX_UPDATE_BYTES + 1], &|_| true)
+        docs.apply_remote(&id, &vec![0u8; MAX_UPDATE_BYTES + 1], true, &|_| true)
             .is_err(),
         "over the update cap"
     );
@@ -583,6 +583,7 @@ fn sync_request_is_an_op_tagged_cbor_map_with_documented_bytes() {
     let req = SyncRequest::Sync {
         v: WIRE_VERSION,
         have: vec![example_vector()],
+        after: None,
     };
     let wire = request_bytes(req.clone());
     assert_eq!(hex(&wire), SYNC_REQUEST);
@@ -697,7 +698,14 @@ fn sync_messages_decode_with_op_anywhere_unknown_keys_and_without_ds() {
         sv: unhex(EXAMPLE_SV),
         ds: vec![],
     };
-    assert_eq!(req, SyncRequest::Sync { v: 1, have: vec![want] });
+    assert_eq!(
+        req,
+        SyncRequest::Sync {
+            v: 1,
+            have: vec![want],
+            after: None
+        }
+    );
     let v = map(&[
         ("reason", Value::Text("no".into())),
         ("v", Value::Integer(1.into())),
@@ -727,7 +735,11 @@ fn sync_request_over_the_size_cap_is_not_read() {
         };
         n
     ];
-    let wire = request_bytes(SyncRequest::Sync { v: 1, have });
+    let wire = request_bytes(SyncRequest::Sync {
+        v: 1,
+        have,
+        after: None,
+    });
     assert!(wire.len() as u64 > MAX_SYNC_REQUEST_BYTES);
     assert!(read_request(&wire).is_err());
 }

@@ -176,3 +176,30 @@ async fn a_vanished_workspace_folder_is_not_read_as_deleting_every_file() {
     })
     .await;
 }
+
+/// A crash between writing a file and recording that it was written leaves the file on disk with
+/// no record of it: on restart it must be recognised as the document's own text, not merged in
+/// a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_written_just_before_a_crash_is_not_merged_in_twice() {
+    let alice = owner(&[("once.txt", "only once\n")]).await;
+    wait_for(&[&alice.node], "alice took the file in", || async {
+        alice.node.text("once.txt").await.unwrap().is_some()
+    })
+    .await;
+    alice.node.shutdown().await;
+    {
+        let mut store = tandem::store::Store::open(&alice.dir.join(".tandem/tandem.db"), Default::default()).unwrap();
+        store.remove_disk_base("once.txt").unwrap();
+    }
+    let alice = restart(alice, "alice").await;
+    wait_for(&[&alice.node], "the restarted peer has scanned", || async {
+        alice.node.status().await.unwrap().docs.files.len() == 1
+    })
+    .await;
+    assert_eq!(
+        alice.node.text("once.txt").await.unwrap().as_deref(),
+        Some("only once\n")
+    );
+    assert_eq!(alice.read("once.txt").as_deref(), Some("only once\n"));
+}

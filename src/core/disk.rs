@@ -105,6 +105,11 @@ impl Core {
         if base.as_deref() == Some(ours.as_str()) {
             return;
         }
+        if self.docs.live_text(&path).as_deref() == Some(ours.as_str()) {
+            // Already the document's text (say, written just before a crash): only the base moves.
+            self.set_disk_base(&path, ours);
+            return;
+        }
         if !self.may_edit_locally(&path) {
             return;
         }

@@ -136,6 +136,7 @@ pub enum Cmd {
     SyncRequest {
         from: PeerId,
         have: Vec<DocVector>,
+        after: Option<String>,
         reply: oneshot::Sender<SyncResponse>,
     },
     /// A peer redeems an invite token.
@@ -353,8 +354,13 @@ impl Core {
                 let n = self.on_synced(from, updates);
                 let _ = reply.send(n);
             }
-            Cmd::SyncRequest { from, have, reply } => {
-                let _ = reply.send(self.on_sync_request(from, have));
+            Cmd::SyncRequest {
+                from,
+                have,
+                after,
+                reply,
+            } => {
+                let _ = reply.send(self.on_sync_request(from, have, after));
             }
             Cmd::Join {
                 from,
@@ -421,21 +427,26 @@ impl Core {
                     Err(e) => {
                         tracing::warn!(doc = %id, error = %e, "could not merge local updates; sending them one by one");
                         for u in updates {
-                            publish.push(Envelope::update(&id.to_string(), u.clone()));
+                            publish.push(Self::envelope_for(&id, &u));
                             batch.rows.push((id.clone(), u));
                         }
                         continue;
                     }
                 }
             };
-            publish.push(if update.len() + 256 <= MAX_GOSSIP_BYTES {
-                Envelope::update(&id.to_string(), update.clone())
-            } else {
-                Envelope::nudge(&id.to_string())
-            });
+            publish.push(Self::envelope_for(&id, &update));
             batch.rows.push((id, update));
         }
         publish
+    }
+
+    /// The gossip message for a local update: the update itself, or a nudge when too large.
+    fn envelope_for(id: &DocId, update: &[u8]) -> Envelope {
+        if update.len() + 256 <= MAX_GOSSIP_BYTES {
+            Envelope::update(&id.to_string(), update.to_vec())
+        } else {
+            Envelope::nudge(&id.to_string())
+        }
     }
 
     /// Commits the batch, then (and only then) acknowledges, publishes and writes files.

@@ -7,7 +7,9 @@ use crate::events::{Event, Origin};
 use crate::members::Role;
 use crate::net::NetCmd;
 use crate::store::TakeInvite;
-use crate::wire::{DocUpdate, DocVector, Envelope, Kind, SyncResponse, SYNC_CHUNK_BYTES, WIRE_VERSION};
+use crate::wire::{
+    DocUpdate, DocVector, Envelope, Kind, SyncResponse, MAX_UPDATE_BYTES, SYNC_CHUNK_BYTES, WIRE_VERSION,
+};
 use libp2p::gossipsub::MessageId;
 use libp2p::PeerId;
 use std::collections::HashMap;
@@ -58,6 +60,17 @@ impl Trust {
         *id == DocId::Members && self.membership.roles.is_empty() && self.inviter == Some(from)
     }
 
+    /// Whether `peer` may change document `id` at all (including deleting in it).
+    fn may_write(&self, peer: &PeerId, id: &DocId) -> bool {
+        match self.role_of(peer) {
+            Some(role) => match id {
+                DocId::Members => role.can_manage(),
+                DocId::File(_) => role.can_edit(),
+            },
+            None => self.bootstrapping(id, Via::Sync(*peer)),
+        }
+    }
+
     fn may_deliver(&self, via: Via) -> bool {
         let peer = match via {
             Via::Gossip(p) | Via::Sync(p) => p,
@@ -86,9 +99,12 @@ impl Core {
     /// Applies one update from a peer; on success it joins the batch (stored before anything else).
     fn accept_remote(&mut self, id: DocId, data: Vec<u8>, via: Via) -> Result<bool, ApplyError> {
         let trust = &self.trust;
+        // Deletions carry no author: the peer delivering them must be allowed to write here.
+        let (Via::Gossip(by) | Via::Sync(by)) = via;
+        let may_delete = trust.may_write(&by, &id);
         let res = self
             .docs
-            .apply_remote(&id, &data, &|client| trust.may_author(&id, via, client));
+            .apply_remote(&id, &data, may_delete, &|client| trust.may_author(&id, via, client));
         match res {
             Ok(true) => {
                 if let DocId::File(path) = &id {
@@ -130,6 +146,9 @@ impl Core {
             return Err("sender is not a member".into());
         }
         let id = DocId::parse(&env.doc).ok_or_else(|| format!("bad document id {:?}", env.doc))?;
+        if env.kind == Kind::Update && !self.trust.may_write(&source, &id) {
+            return Err(format!("sender may not change {id}"));
+        }
         match env.kind {
             Kind::Nudge => {
                 let _ = self.out.net.send(NetCmd::SyncWith(source));
@@ -157,7 +176,12 @@ impl Core {
             };
             let is_members = id == DocId::Members;
             match self.accept_remote(id, u.data, Via::Sync(from)) {
-                Ok(_) => applied += 1,
+                Ok(changed) => applied += changed as usize,
+                // A member without write access relays the whole delete set of a document: not an
+                // attack, just not ours to take from it.
+                Err(ApplyError::DeletesNotAllowed) => {
+                    tracing::debug!(peer = %from, doc = %u.doc, "deletions from a read-only peer skipped")
+                }
                 Err(e) => {
                     tracing::warn!(peer = %from, doc = %u.doc, error = %e, "sync update refused");
                     let _ = self.out.events.send(Event::Refused {
@@ -174,24 +198,34 @@ impl Core {
         applied
     }
 
-    pub(super) fn on_sync_request(&mut self, from: PeerId, have: Vec<DocVector>) -> SyncResponse {
+    pub(super) fn on_sync_request(
+        &mut self,
+        from: PeerId,
+        have: Vec<DocVector>,
+        after: Option<String>,
+    ) -> SyncResponse {
         if !self.trust.may_deliver(Via::Sync(from)) {
             tracing::warn!(peer = %from, "sync request from a non-member refused");
+            let reason = "not a member of this workspace".into();
             return SyncResponse::Refused {
                 v: WIRE_VERSION,
-                reason: "not a member of this workspace".into(),
+                reason,
             };
         }
         let have: HashMap<String, DocVector> = have.into_iter().map(|d| (d.doc.clone(), d)).collect();
-        let mut ids: Vec<DocId> = self.docs.ids().cloned().collect();
-        ids.sort_by_key(|id| *id != DocId::Members);
+        let after = after.as_deref().and_then(DocId::parse);
         let mut updates = Vec::new();
         let mut bytes = 0;
         let mut more = false;
-        for id in ids {
-            let Some(data) = self.docs.missing(&id, have.get(&id.to_string())) else {
+        // Documents in id order (`members` first), each at most once per exchange thanks to the cursor.
+        for id in self.docs.ids().filter(|id| after.as_ref().is_none_or(|a| *id > a)) {
+            let Some(data) = self.docs.missing(id, have.get(&id.to_string())) else {
                 continue;
             };
+            if data.len() > MAX_UPDATE_BYTES {
+                tracing::warn!(doc = %id, bytes = data.len(), "document too large to send; skipped");
+                continue;
+            }
             if bytes > 0 && bytes + data.len() > SYNC_CHUNK_BYTES {
                 more = true;
                 break;
@@ -221,6 +255,12 @@ impl Core {
         if !self.my_role().is_some_and(Role::can_manage) {
             return refuse("the inviting peer may not add members");
         }
+        if let Some(existing) = self.role_of(&from) {
+            return SyncResponse::Joined {
+                v: WIRE_VERSION,
+                role: existing.to_string(),
+            };
+        }
         let now = crate::unix_now();
         let role = match self.store.take_invite(&token, now) {
             Ok(TakeInvite::Ok(role)) => role,
@@ -232,12 +272,6 @@ impl Core {
                 return refuse("the inviting peer could not check the code; try again");
             }
         };
-        if let Some(existing) = self.role_of(&from) {
-            return SyncResponse::Joined {
-                v: WIRE_VERSION,
-                role: existing.to_string(),
-            };
-        }
         let name: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
         let rec = MemberRecord {
             role,

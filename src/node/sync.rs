@@ -17,13 +17,19 @@ const MAX_PAGES: usize = 100_000;
 pub async fn session(node: &Node, peer: PeerId, mut progress: Option<&mut impl FnMut(u64, u64)>) -> Result<(), Error> {
     let mut received = 0u64;
     let mut applied_total = 0usize;
+    let mut after: Option<String> = None;
     for _ in 0..MAX_PAGES {
         let (tx, rx) = oneshot::channel();
         node.core()
             .send(Cmd::Vectors { reply: tx })
             .map_err(|_| Error::Stopped)?;
         let have = rx.await.map_err(|_| Error::Stopped)?;
-        let resp = node.request(peer, SyncRequest::Sync { v: WIRE_VERSION, have }).await?;
+        let req = SyncRequest::Sync {
+            v: WIRE_VERSION,
+            have,
+            after: after.clone(),
+        };
+        let resp = node.request(peer, req).await?;
         let (updates, more, total) = match resp {
             SyncResponse::Updates {
                 updates,
@@ -37,6 +43,8 @@ pub async fn session(node: &Node, peer: PeerId, mut progress: Option<&mut impl F
             other => return Err(Error::Refused(format!("unexpected sync answer from {peer}: {other:?}"))),
         };
         received += updates.len() as u64;
+        // The cursor moves past every document of this page, so each comes at most once.
+        after = updates.last().map(|u| u.doc.clone()).or(after);
         let (tx, rx) = oneshot::channel();
         node.core()
             .send(Cmd::Synced {
@@ -54,8 +62,7 @@ pub async fn session(node: &Node, peer: PeerId, mut progress: Option<&mut impl F
             received: received.min(total),
             total,
         });
-        // A page we could not use at all would come back forever: stop and retry next time.
-        if !more || applied == 0 {
+        if !more {
             break;
         }
     }
