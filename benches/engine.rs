@@ -9,6 +9,9 @@
 //! - `TANDEM_TRACES`: folder holding the traces (default `$CARGO_MANIFEST_DIR/../shared/traces`).
 //! - `TANDEM_BENCH_TRACE`: trace name without `.json.gz` (default `automerge-paper`).
 //! - `TANDEM_BENCH_QUICK=1`: smoke run (first 20,000 patches, 200 latency edits).
+//! - `TANDEM_BENCH_WATCH=0`: replay with the folder watcher off (it is on by default).
+//!
+//! Progress goes to stderr, figures to stdout. Wrong final texts are printed as ERROR lines.
 //!
 //! Run: `cargo bench --bench engine`.
 
@@ -35,6 +38,8 @@ const QUICK_LATENCY_EDITS: usize = 200;
 const ACK_WINDOW: usize = 256;
 /// Longest wait for one remote apply before it counts as a timeout.
 const EDIT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Consecutive timeouts after which the latency run gives up.
+const MAX_TIMEOUTS_IN_A_ROW: usize = 5;
 /// Longest wait for the joined peer to see the first edit.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -319,6 +324,7 @@ async fn run_replay(trace_name: &str, quick: bool) -> Result<()> {
     };
     let complete = patches.len() == all.len();
 
+    eprintln!("replay: bare yrs, {} patches", patches.len());
     let (bare, bare_text) = replay_bare(&trace.start_content, patches);
     let bare_ok = if complete { bare_text == trace.end_content } else { true };
     if !bare_ok {
@@ -330,6 +336,7 @@ async fn run_replay(trace_name: &str, quick: bool) -> Result<()> {
     }
 
     let watch = !std::env::var("TANDEM_BENCH_WATCH").is_ok_and(|v| v == "0");
+    eprintln!("replay: engine, {} patches", patches.len());
     let engine = replay_engine(&trace.start_content, patches, watch).await?;
     let expected = if complete { &trace.end_content } else { &bare_text };
     let engine_ok = engine.text.as_deref() == Some(expected.as_str());
@@ -398,11 +405,6 @@ async fn run_replay(trace_name: &str, quick: bool) -> Result<()> {
 // ---------------------------------------------------------------------------------------------
 // (b) Latency
 
-/// Whether `text` holds at least `chars` code points (the latency file only grows).
-fn has_chars(text: &Option<String>, chars: usize) -> bool {
-    text.as_ref().is_some_and(|t| t.chars().count() >= chars)
-}
-
 enum Wait {
     /// The remote apply was seen at this instant.
     Seen(Instant),
@@ -410,15 +412,46 @@ enum Wait {
     Closed,
 }
 
-/// Waits until `b` has applied the remote change that makes `path` at least `chars` long,
-/// using its `FileChanged { origin: Remote }` events; the instant is taken when the event
-/// arrives (the text check happens after it).
+/// Other events seen on B while waiting, for the report.
+#[derive(Default)]
+struct Tally {
+    connected: u64,
+    disconnected: u64,
+    synced: u64,
+    disk: u64,
+    refused: u64,
+    /// Remote changes to the file seen while B did not yet hold the awaited edit.
+    stale: u64,
+    lagged: u64,
+}
+
+impl Tally {
+    fn count(&mut self, ev: &Event) {
+        match ev {
+            Event::PeerConnected { .. } => self.connected += 1,
+            Event::PeerDisconnected { .. } => self.disconnected += 1,
+            Event::Synced { .. } => self.synced += 1,
+            Event::FileChanged {
+                origin: Origin::Disk, ..
+            } => self.disk += 1,
+            Event::Refused { .. } => self.refused += 1,
+            _ => {}
+        }
+    }
+}
+
+/// Waits until `b` has applied `a`'s latest edit to `path`, seen as a `FileChanged { path,
+/// origin: Remote }` event on `b`; the instant is taken when the event arrives. After it (out of
+/// the timing) the two texts are compared: `a` has already applied its edit (its commands run in
+/// order), so equal texts mean the event brought the edit; unequal means it was a late event for
+/// an earlier change (counted as stale) and the wait goes on.
 async fn wait_remote(
+    a: &Node,
     b: &Node,
     events: &mut broadcast::Receiver<Event>,
     path: &str,
-    chars: usize,
     deadline: tokio::time::Instant,
+    tally: &mut Tally,
 ) -> Result<Wait> {
     loop {
         let got = match tokio::time::timeout_at(deadline, events.recv()).await {
@@ -431,14 +464,16 @@ async fn wait_remote(
                 path: p,
                 origin: Origin::Remote,
             }) if p == path => {
-                if has_chars(&b.text(path).await?, chars) {
+                if b.text(path).await? == a.text(path).await? {
                     return Ok(Wait::Seen(seen));
                 }
+                tally.stale += 1;
             }
-            Ok(_) => {}
-            Err(broadcast::error::RecvError::Lagged(_)) => {
-                // The event may have been dropped: look at the text itself.
-                if has_chars(&b.text(path).await?, chars) {
+            Ok(ev) => tally.count(&ev),
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tally.lagged += n;
+                // The edit's event may have been dropped: look at the texts themselves.
+                if b.text(path).await? == a.text(path).await? {
                     return Ok(Wait::Seen(seen));
                 }
             }
@@ -467,6 +502,7 @@ async fn run_latency(edits: usize) -> Result<()> {
     Node::init(&root_a)?;
     let a = Node::start(bench_config(&root_a)).await?;
     let code = a.invite(Role::Editor, Duration::from_secs(600)).await?;
+    eprintln!("latency: peer B joining");
     let t_join = Instant::now();
     let b = match Node::join(bench_config(&root_b), &code, |_, _| {}).await {
         Ok(b) => b,
@@ -509,9 +545,9 @@ async fn measure_latency(a: &Node, b: &Node, edits: usize, joined: Duration) -> 
         }
         // Woken by any event on B, or re-check every 50 ms.
         let step = (tokio::time::Instant::now() + Duration::from_millis(50)).min(deadline);
-        match tokio::time::timeout_at(step, events.recv()).await {
-            Ok(Err(broadcast::error::RecvError::Closed)) => return Err("peer B stopped".into()),
-            Ok(_) | Err(_) => {}
+        let woke = tokio::time::timeout_at(step, events.recv()).await;
+        if let Ok(Err(broadcast::error::RecvError::Closed)) = woke {
+            return Err("peer B stopped".into());
         }
     }
     if !ready {
@@ -519,16 +555,21 @@ async fn measure_latency(a: &Node, b: &Node, edits: usize, joined: Duration) -> 
     }
     let ready_after = t_ready.elapsed();
 
+    eprintln!("latency: {edits} edits");
     let base = seed.chars().count();
     let mut samples = Vec::with_capacity(edits);
     let mut timeouts = 0usize;
+    let mut in_a_row = 0usize;
     let mut ack_errors = 0usize;
+    let mut tally = Tally::default();
+    let mut aborted = None;
     let t_all = Instant::now();
     for i in 0..edits {
         // Forget events from earlier edits.
         loop {
             match events.try_recv() {
-                Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) => {}
+                Ok(ev) => tally.count(&ev),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => tally.lagged += n,
                 Err(_) => break,
             }
         }
@@ -542,18 +583,49 @@ async fn measure_latency(a: &Node, b: &Node, edits: usize, joined: Duration) -> 
             }],
         );
         let deadline = tokio::time::Instant::now() + EDIT_TIMEOUT;
-        match wait_remote(b, &mut events, name, base + i + 1, deadline).await? {
-            Wait::Seen(t1) => samples.push(t1 - t0),
-            Wait::TimedOut => timeouts += 1,
+        match wait_remote(a, b, &mut events, name, deadline, &mut tally).await? {
+            Wait::Seen(t1) => {
+                samples.push(t1 - t0);
+                in_a_row = 0;
+            }
+            Wait::TimedOut => {
+                timeouts += 1;
+                in_a_row += 1;
+                let len = |t: Option<String>| t.map_or("none".to_string(), |t| t.chars().count().to_string());
+                eprintln!(
+                    "latency: edit {i} not seen on B within {EDIT_TIMEOUT:?} (A has {} chars, B has {}, want {})",
+                    len(a.text(name).await?),
+                    len(b.text(name).await?),
+                    base + i + 1
+                );
+            }
             Wait::Closed => return Err("peer B stopped".into()),
         }
         if ack.wait().await.is_err() {
             ack_errors += 1;
         }
+        if in_a_row == MAX_TIMEOUTS_IN_A_ROW {
+            aborted = Some(i + 1);
+            break;
+        }
     }
     let total = t_all.elapsed();
 
-    let final_ok = b.text(name).await? == a.text(name).await?;
+    // B may still be catching up after a timeout: give it a while to converge.
+    let converge = tokio::time::Instant::now() + Duration::from_secs(15);
+    let mut final_ok = false;
+    let (mut len_a, mut len_b) = (0, 0);
+    while tokio::time::Instant::now() < converge {
+        let (text_a, text_b) = (a.text(name).await?, b.text(name).await?);
+        let chars = |t: &Option<String>| t.as_ref().map_or(0, |t| t.chars().count());
+        (len_a, len_b) = (chars(&text_a), chars(&text_b));
+        if text_a == text_b {
+            final_ok = true;
+            break;
+        }
+        let step = (tokio::time::Instant::now() + Duration::from_millis(50)).min(converge);
+        let _ = tokio::time::timeout_at(step, events.recv()).await;
+    }
     samples.sort();
     let n = samples.len();
     let mean = if n == 0 {
@@ -566,22 +638,44 @@ async fn measure_latency(a: &Node, b: &Node, edits: usize, joined: Duration) -> 
     let max = samples.last().copied().unwrap_or_default();
     let min = samples.first().copied().unwrap_or_default();
     println!(
-        "latency edit->remote apply  edits {edits}  samples {n}  timeouts {timeouts} (>{}s)  p50 {:.3} ms (target <= {TARGET_P50_MS})  p99 {:.3} ms (target <= {TARGET_P99_MS})  max {:.3} ms",
+        "latency edit->remote apply  edits {}{}  samples {n}  timeouts {timeouts} (>{}s)  p50 {:.3} ms (target <= {TARGET_P50_MS})  p99 {:.3} ms (target <= {TARGET_P99_MS})  max {:.3} ms",
+        aborted.unwrap_or(edits),
+        match aborted {
+            Some(_) => format!(" of {edits}, ABORTED after {MAX_TIMEOUTS_IN_A_ROW} timeouts in a row"),
+            None => String::new(),
+        },
         EDIT_TIMEOUT.as_secs(),
         ms(p50),
         ms(p99),
         ms(max),
     );
     println!(
-        "  min {:.3} ms  mean {:.3} ms  total {:.2} s  join {:.2} s  ready after {:.2} s  final texts equal: {}  ack errors {ack_errors}",
+        "  min {:.3} ms  mean {:.3} ms  total {:.2} s  join {:.2} s  ready after {:.2} s  ack errors {ack_errors}",
         ms(min),
         ms(mean),
         secs(total),
         secs(joined),
         secs(ready_after),
+    );
+    let want = base + aborted.unwrap_or(edits);
+    println!(
+        "  final text: A {len_a} chars, B {len_b} chars, expected {want} ({})  A == B: {}",
+        if len_a == want && len_b == want {
+            "ok".to_string()
+        } else {
+            format!(
+                "LOST {} on A, {} on B",
+                want as i64 - len_a as i64,
+                want as i64 - len_b as i64
+            )
+        },
         if final_ok { "yes" } else { "NO" },
     );
-    println!("  method: t0 before A.edit (ack not awaited before the wait), t1 at B's FileChanged{{origin: Remote}} event; sequential, one edit in flight, loopback TCP");
+    println!(
+        "  events on B meanwhile: connected {}  disconnected {}  synced {}  disk-origin changes {}  refused {}  stale remote changes {}  lagged {}",
+        tally.connected, tally.disconnected, tally.synced, tally.disk, tally.refused, tally.stale, tally.lagged
+    );
+    println!("  method: t0 before A.edit (ack not awaited before the wait), t1 at B's FileChanged{{origin: Remote}} event (counted once B's text equals A's); sequential, one edit in flight, loopback TCP");
     Ok(())
 }
 

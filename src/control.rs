@@ -41,6 +41,68 @@ pub enum Request {
         /// Workspace-relative path.
         path: String,
     },
+    /// Comment on lines of a file: `{"id": ...}`.
+    CommentAdd {
+        /// Workspace-relative path.
+        file: String,
+        /// First line, 1-based.
+        start_line: usize,
+        /// Last line, 1-based.
+        end_line: usize,
+        /// suggestion / question / issue / praise.
+        kind: crate::review::CommentKind,
+        /// Text.
+        body: String,
+        /// Replacement text (suggestions).
+        #[serde(default)]
+        suggest: Option<String>,
+    },
+    /// Reply in a thread: `{"id": ...}`.
+    CommentReply {
+        /// Thread id.
+        thread: String,
+        /// Text.
+        body: String,
+    },
+    /// Resolve, reopen, apply or delete a comment (or delete a reply).
+    CommentAct {
+        /// resolve / reopen / apply / delete.
+        action: String,
+        /// Thread (or reply) id.
+        id: String,
+    },
+    /// Every thread: `{"threads": [...]}`.
+    Comments,
+    /// Ask for a review: `{"id": ...}`.
+    ReviewRequest {
+        /// Files to review.
+        files: Vec<String>,
+        /// Approvals needed.
+        approvals: u64,
+        /// Title.
+        title: String,
+    },
+    /// Approve (or reject, with a reason) a review.
+    ReviewVote {
+        /// Review id.
+        id: String,
+        /// Approve or request changes.
+        approve: bool,
+        /// Why.
+        #[serde(default)]
+        reason: String,
+    },
+    /// Every review request: `{"reviews": [...]}`.
+    Reviews,
+    /// Say something in the chat.
+    ChatSend {
+        /// Text.
+        text: String,
+    },
+    /// The chat so far: `{"messages": [...]}`.
+    ChatLog,
+    /// Stream every engine event as a JSON line until the client hangs up.
+    Events,
 }
 
 /// A response line.
@@ -88,6 +150,10 @@ async fn handle(node: Node, stream: UnixStream) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read.take(MAX_LINE as u64 * 16)).lines();
     while let Ok(Some(line)) = lines.next_line().await {
+        if let Ok(Request::Events) = serde_json::from_str::<Request>(&line) {
+            stream_events(&node, &mut write).await;
+            return;
+        }
         let resp = match serde_json::from_str::<Request>(&line) {
             Ok(req) => answer(&node, req).await,
             Err(e) => Err(format!("bad request: {e}")),
@@ -112,8 +178,108 @@ async fn handle(node: Node, stream: UnixStream) {
     }
 }
 
+async fn stream_events(node: &Node, write: &mut tokio::net::unix::OwnedWriteHalf) {
+    let mut events = node.subscribe();
+    loop {
+        let ev = match events.recv().await {
+            Ok(ev) => ev,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(_) => return,
+        };
+        let mut line = serde_json::to_vec(&ev).unwrap_or_default();
+        line.push(b'\n');
+        if write.write_all(&line).await.is_err() {
+            return;
+        }
+    }
+}
+
 async fn answer(node: &Node, req: Request) -> Result<serde_json::Value, String> {
+    use crate::core::ReviewCmd;
+    use serde_json::json;
+    let err = |e: Error| e.to_string();
+    let rel = |p: &str| crate::workspace::RelPath::new(p).map_err(|e| e.to_string());
     match req {
+        Request::CommentAdd {
+            file,
+            start_line,
+            end_line,
+            kind,
+            body,
+            suggest,
+        } => {
+            let id = node
+                .comment(&file, start_line, end_line, kind, &body, suggest.as_deref())
+                .await
+                .map_err(err)?;
+            Ok(json!({ "id": id }))
+        }
+        Request::CommentReply { thread, body } => {
+            let id = crate::review::new_id();
+            node.review(ReviewCmd::Reply {
+                id: id.clone(),
+                thread,
+                body,
+            })
+            .await
+            .map_err(err)?;
+            Ok(json!({ "id": id }))
+        }
+        Request::CommentAct { action, id } => {
+            let cmd = match action.as_str() {
+                "resolve" => ReviewCmd::Resolve { thread: id },
+                "reopen" => ReviewCmd::Reopen { thread: id },
+                "apply" => ReviewCmd::Apply { thread: id },
+                "delete" => ReviewCmd::Delete { target: id },
+                other => return Err(format!("unknown action {other:?}: resolve, reopen, apply or delete")),
+            };
+            node.review(cmd).await.map_err(err)?;
+            Ok(serde_json::Value::Null)
+        }
+        Request::Comments => {
+            let (threads, _) = node.review_state().await.map_err(err)?;
+            Ok(json!({ "threads": threads }))
+        }
+        Request::ReviewRequest {
+            files,
+            approvals,
+            title,
+        } => {
+            let files = files.iter().map(|f| rel(f)).collect::<Result<Vec<_>, _>>()?;
+            let id = crate::review::new_id();
+            node.review(ReviewCmd::Request {
+                id: id.clone(),
+                files,
+                approvals,
+                title,
+            })
+            .await
+            .map_err(err)?;
+            Ok(json!({ "id": id }))
+        }
+        Request::ReviewVote { id, approve, reason } => {
+            node.review(ReviewCmd::Vote {
+                review: id,
+                approve,
+                reason,
+            })
+            .await
+            .map_err(err)?;
+            Ok(serde_json::Value::Null)
+        }
+        Request::Reviews => {
+            let (_, reviews) = node.review_state().await.map_err(err)?;
+            Ok(json!({ "reviews": reviews }))
+        }
+        Request::ChatSend { text } => {
+            node.review(ReviewCmd::Chat { text }).await.map_err(err)?;
+            Ok(serde_json::Value::Null)
+        }
+        Request::ChatLog => {
+            let messages = node.chat_log().await.map_err(err)?;
+            Ok(json!({ "messages": messages }))
+        }
+        Request::Events => Err("events are streamed; send this request alone on a connection".into()),
         Request::Status => {
             let status = node.status().await.map_err(|e| e.to_string())?;
             serde_json::to_value(status).map_err(|e| e.to_string())
@@ -171,4 +337,27 @@ pub async fn call(root: &Path, socket: &Path, req: &Request) -> Result<serde_jso
             resp.error.unwrap_or_else(|| "unknown error".into()),
         ))
     }
+}
+
+/// Streams the running peer's events to `each` until it returns false or the peer goes away.
+pub async fn follow(
+    root: &Path,
+    socket: &Path,
+    mut each: impl FnMut(serde_json::Value) -> bool,
+) -> Result<(), ClientError> {
+    let stream = UnixStream::connect(socket)
+        .await
+        .map_err(|_| ClientError::NotRunning(root.display().to_string()))?;
+    let (read, mut write) = stream.into_split();
+    let mut line = serde_json::to_vec(&Request::Events).map_err(|e| ClientError::Failed(e.to_string()))?;
+    line.push(b'\n');
+    write.write_all(&line).await?;
+    let mut lines = BufReader::new(read).lines();
+    while let Some(l) = lines.next_line().await? {
+        let Ok(v) = serde_json::from_str(&l) else { continue };
+        if !each(v) {
+            break;
+        }
+    }
+    Ok(())
 }

@@ -6,11 +6,15 @@ use crate::merge::Splice;
 use crate::wire::{DocVector, MAX_UPDATE_BYTES};
 use crate::workspace::RelPath;
 use libp2p::PeerId;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
-use yrs::{Any, ClientID, Doc, GetString, Map, Options, Out, ReadTxn, StateVector, Text, Transact, Update};
+use yrs::{
+    Any, Array, ClientID, Doc, GetString, IndexedSequence, Map, Options, Out, ReadTxn, StateVector, Text, Transact,
+    Update,
+};
 
 /// Name of the text root in a file document.
 pub const CONTENT: &str = "content";
@@ -26,13 +30,20 @@ pub enum DocId {
     Members,
     /// `f:<path>`: one text file.
     File(RelPath),
+    /// `review`: the append-only log of comments, replies, resolutions and review requests.
+    Review,
+    /// `chat`: the append-only log of the team's chat.
+    Chat,
 }
 
 impl DocId {
     /// Parses a document id from the wire; the path inside is validated by [`RelPath`].
     pub fn parse(s: &str) -> Option<DocId> {
-        if s == "members" {
-            return Some(DocId::Members);
+        match s {
+            "members" => return Some(DocId::Members),
+            "review" => return Some(DocId::Review),
+            "chat" => return Some(DocId::Chat),
+            _ => {}
         }
         s.strip_prefix("f:").and_then(|p| RelPath::new(p).ok()).map(DocId::File)
     }
@@ -43,6 +54,8 @@ impl std::fmt::Display for DocId {
         match self {
             DocId::Members => f.write_str("members"),
             DocId::File(p) => write!(f, "f:{p}"),
+            DocId::Review => f.write_str("review"),
+            DocId::Chat => f.write_str("chat"),
         }
     }
 }
@@ -104,6 +117,14 @@ pub enum ApplyError {
 pub struct DocSet {
     client: u64,
     docs: BTreeMap<DocId, Doc>,
+    /// Each file's text as a string, kept in step with local edits and dropped on remote ones, so
+    /// a keystroke costs neither a full copy of the text nor a scan for its byte offset.
+    texts: RefCell<HashMap<RelPath, CachedText>>,
+}
+
+struct CachedText {
+    text: String,
+    ascii: bool,
 }
 
 fn new_doc(client: u64) -> Doc {
@@ -125,6 +146,7 @@ impl DocSet {
         DocSet {
             client,
             docs: BTreeMap::new(),
+            texts: RefCell::new(HashMap::new()),
         }
     }
 
@@ -150,6 +172,7 @@ impl DocSet {
 
     /// Drops a document from memory (before it is reloaded from the store).
     pub fn forget(&mut self, id: &DocId) {
+        self.uncache(id);
         self.docs.remove(id);
     }
 
@@ -194,6 +217,7 @@ impl DocSet {
         if deletes && !may_delete {
             return Err(ApplyError::DeletesNotAllowed);
         }
+        self.uncache(id);
         let doc = self.doc(id);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let mut txn = doc.transact_mut();
@@ -214,11 +238,29 @@ impl DocSet {
     /// Current text of a file document, if it exists and is not deleted.
     pub fn live_text(&self, path: &RelPath) -> Option<String> {
         let doc = self.docs.get(&DocId::File(path.clone()))?;
-        let txn = doc.transact();
-        if is_deleted(&txn) {
+        if is_deleted(&doc.transact()) {
             return None;
         }
-        Some(txn.get_text(CONTENT).map(|t| t.get_string(&txn)).unwrap_or_default())
+        Some(self.with_text(path, doc, |c| c.text.clone()))
+    }
+
+    fn with_text<R>(&self, path: &RelPath, doc: &Doc, f: impl FnOnce(&mut CachedText) -> R) -> R {
+        let mut texts = self.texts.borrow_mut();
+        let cached = texts.entry(path.clone()).or_insert_with(|| {
+            let txn = doc.transact();
+            let text = txn.get_text(CONTENT).map(|t| t.get_string(&txn)).unwrap_or_default();
+            CachedText {
+                ascii: text.is_ascii(),
+                text,
+            }
+        });
+        f(cached)
+    }
+
+    fn uncache(&self, id: &DocId) {
+        if let DocId::File(p) = id {
+            self.texts.borrow_mut().remove(p);
+        }
     }
 
     /// Text of a file document even if deleted (None if there is no such document).
@@ -242,27 +284,37 @@ impl DocSet {
     /// Applies splices (char offsets on the current text, descending) to a file, un-deleting it
     /// if needed. Returns the update, or None if nothing changed.
     pub fn edit_file(&mut self, path: &RelPath, splices: &[Splice]) -> Option<Vec<u8>> {
-        let doc = self.doc(&DocId::File(path.clone()));
+        self.doc(&DocId::File(path.clone()));
+        let doc = self.docs.get(&DocId::File(path.clone()))?;
         let text = doc.get_or_insert_text(CONTENT);
         let meta = doc.get_or_insert_map(META);
-        let mut txn = doc.transact_mut();
-        let was_deleted = is_deleted(&txn);
-        if was_deleted {
-            meta.insert(&mut txn, "deleted", false);
-        }
-        let current = text.get_string(&txn);
-        let offsets = char_to_byte(&current, splices.iter().map(|s| s.at));
-        for (s, at) in splices.iter().zip(offsets) {
-            let del_bytes: usize = current[at..].chars().take(s.delete).map(char::len_utf8).sum();
-            if del_bytes > 0 {
-                text.remove_range(&mut txn, at as u32, del_bytes as u32);
+        self.with_text(path, doc, |cached| {
+            let mut txn = doc.transact_mut();
+            let was_deleted = is_deleted(&txn);
+            if was_deleted {
+                meta.insert(&mut txn, "deleted", false);
             }
-            if !s.insert.is_empty() {
-                text.insert(&mut txn, at as u32, &s.insert);
+            for s in splices {
+                // ASCII text (most code) needs no scan: a char offset is a byte offset.
+                let (at, del_bytes) = if cached.ascii {
+                    let at = s.at.min(cached.text.len());
+                    (at, s.delete.min(cached.text.len() - at))
+                } else {
+                    let at = char_to_byte(&cached.text, std::iter::once(s.at))[0];
+                    (at, cached.text[at..].chars().take(s.delete).map(char::len_utf8).sum())
+                };
+                if del_bytes > 0 {
+                    text.remove_range(&mut txn, at as u32, del_bytes as u32);
+                }
+                if !s.insert.is_empty() {
+                    text.insert(&mut txn, at as u32, &s.insert);
+                }
+                cached.text.replace_range(at..at + del_bytes, &s.insert);
+                cached.ascii &= s.insert.is_ascii();
             }
-        }
-        let update = txn.encode_update_v1();
-        (was_deleted || !splices.is_empty()).then_some(update)
+            let update = txn.encode_update_v1();
+            (was_deleted || !splices.is_empty()).then_some(update)
+        })
     }
 
     /// Marks a file deleted (its history stays). Returns the update, or None if already deleted.
@@ -306,6 +358,93 @@ impl DocSet {
         txn.encode_update_v1()
     }
 
+    /// A document, if held.
+    pub fn get(&self, id: &DocId) -> Option<&Doc> {
+        self.docs.get(id)
+    }
+
+    /// Appends an op to the array `root` of an append-only document. Returns the update.
+    pub fn append(&mut self, id: &DocId, root: &str, value: Any) -> Vec<u8> {
+        let doc = self.doc(id);
+        let arr = doc.get_or_insert_array(root);
+        let mut txn = doc.transact_mut();
+        arr.push_back(&mut txn, value);
+        txn.encode_update_v1()
+    }
+
+    /// Sticky anchors (Yjs v1 relative positions) at the first character of line `first` and the
+    /// last character of line `last` (1-based) of a live file.
+    pub fn anchor(&self, path: &RelPath, first: usize, last: usize) -> Result<(Vec<u8>, Vec<u8>), String> {
+        let text = self
+            .live_text(path)
+            .ok_or_else(|| format!("no such file in the workspace: {path}"))?;
+        let spans = line_spans(&text);
+        if first == 0 || last < first {
+            return Err(format!("bad line range {first}-{last}: lines count from 1"));
+        }
+        if last > spans.len() {
+            return Err(format!("line {last} is past the end of {path} ({} lines)", spans.len()));
+        }
+        let doc = self.docs.get(&DocId::File(path.clone())).ok_or("no such document")?;
+        let content = doc.get_or_insert_text(CONTENT);
+        let txn = doc.transact();
+        let start = spans[first - 1].0;
+        let end = spans[last - 1].1.saturating_sub(1).max(start);
+        let at = |i: usize| {
+            content
+                .sticky_index(&txn, i as u32, yrs::Assoc::After)
+                .map(|s| s.encode_v1())
+                .ok_or_else(|| format!("could not anchor at {path}:{first}"))
+        };
+        Ok((at(start)?, at(end)?))
+    }
+
+    /// Where two anchors of a file point now: lines, or outdated when both ends were deleted.
+    pub fn place(&self, path: &str, start: &[u8], end: &[u8]) -> Option<crate::review::Anchored> {
+        use crate::review::Anchored;
+        let path = RelPath::new(path).ok()?;
+        let text = self.live_text(&path)?;
+        let doc = self.docs.get(&DocId::File(path))?;
+        let txn = doc.transact();
+        let (s, e) = (
+            yrs::StickyIndex::decode_v1(start).ok()?,
+            yrs::StickyIndex::decode_v1(end).ok()?,
+        );
+        let deleted = txn.snapshot().delete_set;
+        if s.id().is_some_and(|id| deleted.contains(id)) && e.id().is_some_and(|id| deleted.contains(id)) {
+            return Some(Anchored::Outdated);
+        }
+        let line = |off: u32| {
+            text.as_bytes()[..(off as usize).min(text.len())]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1
+        };
+        let (a, b) = (s.get_offset(&txn)?.index, e.get_offset(&txn)?.index);
+        Some(Anchored::Lines(line(a), line(b.max(a))))
+    }
+
+    /// Replaces whole lines `first..=last` (1-based) of a file with `text`. Returns the update.
+    pub fn replace_lines(&mut self, path: &RelPath, first: usize, last: usize, text: &str) -> Result<Vec<u8>, String> {
+        let current = self
+            .live_text(path)
+            .ok_or_else(|| format!("no such file in the workspace: {path}"))?;
+        let spans = line_spans(&current);
+        if first == 0 || last < first || last > spans.len() {
+            return Err(format!("lines {first}-{last} are not in {path}"));
+        }
+        let (start, end) = (spans[first - 1].0, spans[last - 1].1);
+        let mut insert = text.to_string();
+        if current[..end].ends_with('\n') && !insert.ends_with('\n') {
+            insert.push('\n');
+        }
+        let at = current[..start].chars().count();
+        let delete = current[start..end].chars().count();
+        self.edit_file(path, &[Splice { at, delete, insert }])
+            .ok_or_else(|| "nothing to change".to_string())
+    }
+
     /// State vector and delete-set digest of every document.
     pub fn vectors(&self) -> Vec<DocVector> {
         self.docs
@@ -342,6 +481,22 @@ impl DocSet {
         let doc = self.docs.get(id)?;
         Some(doc.transact().encode_state_as_update_v1(&StateVector::default()))
     }
+}
+
+/// Byte spans of each line, the newline included.
+fn line_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        if b == b'\n' {
+            spans.push((start, i + 1));
+            start = i + 1;
+        }
+    }
+    if start < text.len() {
+        spans.push((start, text.len()));
+    }
+    spans
 }
 
 /// An 8-byte digest of a document's delete set.

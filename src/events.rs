@@ -39,6 +39,12 @@ pub enum Event {
     Synced { peer: String, applied: usize },
     /// Documents are arriving (joining, or catching up): `received` of `total`.
     Progress { received: u64, total: u64 },
+    /// Comments, replies or reviews changed.
+    ReviewChanged,
+    /// A new chat message.
+    Chat { message: crate::review::ChatMessage },
+    /// This peer's user was mentioned in the chat.
+    Mentioned { by: String, text: String },
     /// The workspace folder vanished: file sync stopped.
     RootMissing,
 }

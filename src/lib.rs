@@ -12,6 +12,7 @@ pub mod members;
 pub mod merge;
 pub mod net;
 pub mod node;
+pub mod review;
 pub mod store;
 pub mod wire;
 pub mod workspace;

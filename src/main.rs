@@ -10,10 +10,16 @@ use tandem::control::{self, Request};
 use tandem::workspace::Layout;
 use tandem::{Node, NodeConfig, Role};
 
+#[path = "cli/review.rs"]
+mod review_cli;
+
 /// Edit one folder together, live, with no server.
 #[derive(Parser)]
 #[command(name = "tandem", version, about, long_about = None)]
 struct Cli {
+    /// The workspace for commands without a DIR argument (default: found from the current folder).
+    #[arg(short = 'C', long = "workspace", global = true, value_name = "DIR")]
+    workspace: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Command,
 }
@@ -52,6 +58,36 @@ enum Command {
         #[command(flatten)]
         peer: PeerArgs,
     },
+    /// Comment on code, reply, resolve, apply suggestions.
+    #[command(subcommand)]
+    Comment(CommentCmd),
+    /// List comment threads with their current lines.
+    Comments {
+        /// Only threads on this file.
+        #[arg(long)]
+        file: Option<String>,
+        /// Only open (and outdated) threads.
+        #[arg(long, conflicts_with = "resolved")]
+        open: bool,
+        /// Only resolved (and applied) threads.
+        #[arg(long)]
+        resolved: bool,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask for reviews and vote on them.
+    #[command(subcommand)]
+    Review(ReviewCmd),
+    /// List review requests with their votes and outcome.
+    Reviews {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The team chat.
+    #[command(subcommand)]
+    Chat(ChatCmd),
     /// Show the running peer: identity, connected peers, files and what is skipped.
     Status {
         /// The workspace (default: found from the current folder).
@@ -59,6 +95,93 @@ enum Command {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CommentCmd {
+    /// Comment on FILE:LINE or FILE:FIRST-LAST.
+    Add {
+        /// FILE:LINE[-LINE], the file relative to the workspace or the current folder.
+        at: String,
+        /// The comment.
+        text: String,
+        /// suggestion, question, issue or praise.
+        #[arg(long, default_value = "issue")]
+        kind: String,
+        /// Replacement text for the lines (makes it a suggestion).
+        #[arg(long)]
+        suggest: Option<String>,
+    },
+    /// Reply in a thread.
+    Reply {
+        /// Thread id.
+        id: String,
+        /// The reply.
+        text: String,
+    },
+    /// Mark a thread resolved (editors and owners).
+    Resolve {
+        /// Thread id.
+        id: String,
+    },
+    /// Reopen a resolved thread (editors and owners).
+    Reopen {
+        /// Thread id.
+        id: String,
+    },
+    /// Apply a suggestion to its file (editors and owners).
+    Apply {
+        /// Thread id.
+        id: String,
+    },
+    /// Delete your own comment or reply.
+    Delete {
+        /// Thread or reply id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReviewCmd {
+    /// Ask for a review: FILE... then the title.
+    Request {
+        /// Files to review, then the title last.
+        #[arg(required = true, num_args = 2..)]
+        files_then_title: Vec<String>,
+        /// Approvals needed.
+        #[arg(long, default_value_t = 1)]
+        approvals: u64,
+    },
+    /// Approve a review.
+    Approve {
+        /// Review id.
+        id: String,
+    },
+    /// Request changes, saying why.
+    Reject {
+        /// Review id.
+        id: String,
+        /// Why.
+        why: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ChatCmd {
+    /// Send a message; `@name` mentions a teammate.
+    Send {
+        /// The message.
+        text: String,
+    },
+    /// Print the chat.
+    Log {
+        /// Machine-readable output (one JSON object per line with --follow).
+        #[arg(long)]
+        json: bool,
+        /// Keep printing new messages.
+        #[arg(long)]
+        follow: bool,
     },
 }
 
@@ -129,6 +252,20 @@ fn find(dir: Option<PathBuf>) -> Result<Layout> {
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    let ws = cli.workspace.clone();
+    match cli.cmd {
+        Command::Comment(c) => return review_cli::comment(find(ws)?, c).await,
+        Command::Comments {
+            file,
+            open,
+            resolved,
+            json,
+        } => return review_cli::comments(find(ws)?, file, open, resolved, json).await,
+        Command::Review(r) => return review_cli::review(find(ws)?, r).await,
+        Command::Reviews { json } => return review_cli::reviews(find(ws)?, json).await,
+        Command::Chat(c) => return review_cli::chat(find(ws)?, c).await,
+        _ => {}
+    }
     match cli.cmd {
         Command::Init { dir } => {
             let dir = dir.unwrap_or_else(|| PathBuf::from("."));
@@ -141,7 +278,7 @@ async fn run(cli: Cli) -> Result<()> {
             println!("next: tandem serve {}", dir.display());
         }
         Command::Serve { dir, peer } => {
-            let layout = find(dir)?;
+            let layout = find(dir.or(ws))?;
             let node = Node::start(peer.config(layout.root.clone())).await?;
             serve_until_signal(node).await?;
         }
@@ -162,7 +299,7 @@ async fn run(cli: Cli) -> Result<()> {
             serve_until_signal(node).await?;
         }
         Command::Invite { dir, role, ttl } => {
-            let layout = find(dir)?;
+            let layout = find(dir.or(ws))?;
             let req = Request::Invite {
                 role,
                 ttl_secs: Duration::from(ttl).as_secs(),
@@ -174,7 +311,7 @@ async fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Status { dir, json } => {
-            let layout = find(dir)?;
+            let layout = find(dir.or(ws))?;
             let status = control::call(&layout.root, &layout.socket_path(), &Request::Status).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
@@ -182,6 +319,11 @@ async fn run(cli: Cli) -> Result<()> {
                 print_status(&status);
             }
         }
+        Command::Comment(_)
+        | Command::Comments { .. }
+        | Command::Review(_)
+        | Command::Reviews { .. }
+        | Command::Chat(_) => {}
     }
     Ok(())
 }

@@ -42,6 +42,8 @@ pub enum NetCmd {
     Members(Membership),
     /// Trust this peer as our inviter while joining.
     Inviter(PeerId),
+    /// Work offline (close every connection, accept and dial none) or come back online.
+    Offline(bool),
     /// Run the sync exchange with this peer soon.
     SyncWith(PeerId),
     /// Dial an address.
@@ -130,6 +132,7 @@ pub struct NetLoop {
     rtt: HashMap<PeerId, Duration>,
     known_addrs: HashMap<PeerId, HashSet<Multiaddr>>,
     sync_interval: Duration,
+    offline: bool,
 }
 
 /// Errors starting the network.
@@ -246,6 +249,7 @@ impl NetLoop {
             rtt: HashMap::new(),
             known_addrs: HashMap::new(),
             sync_interval: cfg.sync_interval,
+            offline: false,
         })
     }
 
@@ -288,6 +292,9 @@ impl NetLoop {
     }
 
     fn on_tick(&mut self) {
+        if self.offline {
+            return;
+        }
         let peers: Vec<PeerId> = self.connected.keys().copied().collect();
         for peer in peers {
             if self.is_trusted(&peer) {
@@ -346,6 +353,17 @@ impl NetLoop {
                 self.inviter = Some(peer);
                 self.score_peer(&peer);
             }
+            NetCmd::Offline(offline) => {
+                self.offline = offline;
+                if offline {
+                    let peers: Vec<PeerId> = self.connected.keys().copied().collect();
+                    for peer in peers {
+                        let _ = self.swarm.disconnect_peer_id(peer);
+                    }
+                } else {
+                    self.on_tick();
+                }
+            }
             NetCmd::SyncWith(peer) => {
                 let _ = self.sync_trigger.send(peer);
             }
@@ -399,6 +417,9 @@ impl NetLoop {
         match ev {
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::debug!(%address, "listening");
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, .. } if self.offline => {
+                let _ = self.swarm.disconnect_peer_id(peer_id);
             }
             SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
                 let addr = endpoint.get_remote_address().clone();

@@ -549,6 +549,55 @@ impl Node {
         self.ask(|reply| Cmd::GetText { path, reply }).await
     }
 
+    /// Performs a review or chat action; returns once it is stored (and so will reach everyone).
+    pub async fn review(&self, cmd: crate::core::ReviewCmd) -> Result<(), Error> {
+        self.ask(|reply| Cmd::Review { cmd, reply })
+            .await?
+            .map_err(Error::Refused)
+    }
+
+    /// Comments on lines `first..=last` of `file`; returns the new thread's id.
+    pub async fn comment(
+        &self,
+        file: &str,
+        first: usize,
+        last: usize,
+        kind: crate::review::CommentKind,
+        body: &str,
+        suggest: Option<&str>,
+    ) -> Result<String, Error> {
+        let id = crate::review::new_id();
+        let file = RelPath::new(file)?;
+        let (body, suggest) = (body.to_string(), suggest.map(str::to_string));
+        self.review(crate::core::ReviewCmd::Comment {
+            id: id.clone(),
+            file,
+            first,
+            last,
+            kind,
+            body,
+            suggest,
+        })
+        .await?;
+        Ok(id)
+    }
+
+    /// Comment threads and review requests as they stand now.
+    pub async fn review_state(&self) -> Result<(Vec<crate::review::Thread>, Vec<crate::review::Review>), Error> {
+        self.ask(|reply| Cmd::ReviewState { reply }).await
+    }
+
+    /// The team chat so far.
+    pub async fn chat_log(&self) -> Result<Vec<crate::review::ChatMessage>, Error> {
+        self.ask(|reply| Cmd::ChatLog { reply }).await
+    }
+
+    /// Works offline (every connection closed, none made) or comes back online, where the sync
+    /// exchange on reconnection merges what was done meanwhile.
+    pub fn set_offline(&self, offline: bool) {
+        let _ = self.inner.net.send(NetCmd::Offline(offline));
+    }
+
     /// Runs the sync exchange with `peer` now and waits for it.
     pub async fn sync_with(&self, peer: PeerId) -> Result<(), Error> {
         sync::session(self, peer, None::<&mut fn(u64, u64)>).await

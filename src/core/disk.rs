@@ -8,6 +8,9 @@ use crate::merge;
 use crate::workspace::{ReadOutcome, RelPath};
 use std::collections::BTreeSet;
 
+/// How many of our own latest writes per file are remembered to recognise late echoes.
+const RECENT_WRITES: usize = 8;
+
 impl Core {
     pub(super) fn on_disk(&mut self, ev: DiskEvent) {
         if let DiskEvent::RootMissing = ev {
@@ -63,6 +66,16 @@ impl Core {
         match outcome {
             ReadOutcome::Text(ours) => {
                 self.skipped.remove(path.as_str());
+                if self.disk_base.get(&path) != Some(&ours) && self.wrote_recently(&path, &ours) {
+                    // The watcher read the file between two of our writes and reports it late:
+                    // merging that old text would revert what came after. Look again now.
+                    match crate::workspace::read_text(&self.layout, &path) {
+                        ReadOutcome::Text(now) if now == ours => self.on_saved(path, ours),
+                        ReadOutcome::Text(now) => self.on_file(path, ReadOutcome::Text(now)),
+                        other => self.on_file(path, other),
+                    }
+                    return;
+                }
                 self.on_saved(path, ours);
             }
             ReadOutcome::Skipped(why) => {
@@ -89,6 +102,13 @@ impl Core {
                 }
             }
         }
+    }
+
+    fn wrote_recently(&self, path: &RelPath, text: &str) -> bool {
+        let hash = blake3::hash(text.as_bytes());
+        self.recent_writes
+            .get(path)
+            .is_some_and(|r| r.iter().any(|h| h == hash.as_bytes()))
     }
 
     fn may_edit_locally(&self, path: &RelPath) -> bool {
@@ -147,6 +167,11 @@ impl Core {
         match res {
             WriteResult::Written(path, text) => {
                 self.writing.remove(&path);
+                let recent = self.recent_writes.entry(path.clone()).or_default();
+                recent.push_back(*blake3::hash(text.as_bytes()).as_bytes());
+                if recent.len() > RECENT_WRITES {
+                    recent.pop_front();
+                }
                 let _ = self.out.events.send(Event::FileWritten { path: path.to_string() });
                 self.set_disk_base(&path, text);
                 self.write_out(&path);

@@ -7,6 +7,9 @@
 
 mod disk;
 mod peers;
+mod review;
+
+pub use review::ReviewCmd;
 
 use crate::docs::{DocId, DocSet, MemberRecord};
 use crate::events::{Event, Origin};
@@ -174,6 +177,19 @@ pub enum Cmd {
     },
     /// Documents' status.
     Status { reply: oneshot::Sender<DocsStatus> },
+    /// A review or chat action, acknowledged once stored.
+    Review {
+        cmd: ReviewCmd,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    /// Threads and review requests as they stand.
+    ReviewState {
+        reply: oneshot::Sender<(Vec<crate::review::Thread>, Vec<crate::review::Review>)>,
+    },
+    /// The chat so far.
+    ChatLog {
+        reply: oneshot::Sender<Vec<crate::review::ChatMessage>>,
+    },
     /// Save a metadata value.
     SetMeta { key: String, value: Vec<u8> },
     /// Trust `peer` as the source of the members document until we have one (joining).
@@ -208,6 +224,8 @@ pub struct Core {
     root_missing: bool,
     quarantined: usize,
     since_compact: HashMap<DocId, u64>,
+    chat_seen: std::collections::HashSet<String>,
+    recent_writes: HashMap<RelPath, std::collections::VecDeque<[u8; 32]>>,
     // The batch being built: written to the store before anything below happens.
     batch: Batch,
 }
@@ -271,9 +289,12 @@ impl Core {
             root_missing: false,
             quarantined,
             since_compact: HashMap::new(),
+            chat_seen: Default::default(),
+            recent_writes: HashMap::new(),
             batch: Batch::default(),
         };
         core.refresh_members();
+        core.mark_chat_seen();
         Ok(core)
     }
 
@@ -397,6 +418,18 @@ impl Core {
             Cmd::Status { reply } => {
                 let _ = reply.send(self.status());
             }
+            Cmd::Review { cmd, reply } => match self.on_review(cmd) {
+                Ok(()) => self.batch.acks.push(reply),
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
+            Cmd::ReviewState { reply } => {
+                let _ = reply.send(self.review_state());
+            }
+            Cmd::ChatLog { reply } => {
+                let _ = reply.send(self.chat_log());
+            }
             Cmd::SetMeta { key, value } => {
                 if let Err(e) = self.store.meta_set(&key, &value) {
                     tracing::warn!(key, error = %e, "could not save metadata");
@@ -504,6 +537,12 @@ impl Core {
         }
         for ev in batch.events {
             let _ = self.out.events.send(ev);
+        }
+        if batch.touched.contains(&DocId::Review) {
+            let _ = self.out.events.send(Event::ReviewChanged);
+        }
+        if batch.touched.contains(&DocId::Chat) {
+            self.announce_chat();
         }
         self.compact_some(&batch.touched);
     }

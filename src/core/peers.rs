@@ -48,10 +48,12 @@ impl Trust {
             }
         }
         let Some(role) = self.role_of(author) else { return false };
-        match id {
-            DocId::Members => role.can_manage(),
-            DocId::File(_) => role.can_edit(),
-        }
+        role_may_change(role, id)
+    }
+
+    /// The peer whose client id this is, if a member's.
+    pub(super) fn peer_of_client(&self, client: u64) -> Option<PeerId> {
+        tag_of_client(client).and_then(|t| self.tags.get(&t)).copied()
     }
 
     /// While joining, before any member is known, the inviter vouches for the members document.
@@ -63,12 +65,14 @@ impl Trust {
     /// Whether `peer` may change document `id` at all (including deleting in it).
     fn may_write(&self, peer: &PeerId, id: &DocId) -> bool {
         match self.role_of(peer) {
-            Some(role) => match id {
-                DocId::Members => role.can_manage(),
-                DocId::File(_) => role.can_edit(),
-            },
+            Some(role) => role_may_change(role, id),
             None => self.bootstrapping(id, Via::Sync(*peer)),
         }
+    }
+
+    /// Whether deletions `peer` delivers may be applied to `id` (review and chat are append-only).
+    fn may_delete(&self, peer: &PeerId, id: &DocId) -> bool {
+        !matches!(id, DocId::Review | DocId::Chat) && self.may_write(peer, id)
     }
 
     fn may_deliver(&self, via: Via) -> bool {
@@ -76,6 +80,15 @@ impl Trust {
             Via::Gossip(p) | Via::Sync(p) => p,
         };
         self.role_of(&peer).is_some() || (self.membership.roles.is_empty() && self.inviter == Some(peer))
+    }
+}
+
+/// Which documents a role may change: members (owners), files (editors), review and chat (all).
+fn role_may_change(role: Role, id: &DocId) -> bool {
+    match id {
+        DocId::Members => role.can_manage(),
+        DocId::File(_) => role.can_edit(),
+        DocId::Review | DocId::Chat => true,
     }
 }
 
@@ -101,7 +114,7 @@ impl Core {
         let trust = &self.trust;
         // Deletions carry no author: the peer delivering them must be allowed to write here.
         let (Via::Gossip(by) | Via::Sync(by)) = via;
-        let may_delete = trust.may_write(&by, &id);
+        let may_delete = trust.may_delete(&by, &id);
         let res = self
             .docs
             .apply_remote(&id, &data, may_delete, &|client| trust.may_author(&id, via, client));
