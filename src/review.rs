@@ -253,11 +253,7 @@ pub type Placer<'a> = dyn Fn(&str, &[u8], &[u8]) -> Option<Anchored> + 'a;
 
 /// Folds the review log into threads (newest last) and review requests. Ops a rule forbids —
 /// a viewer resolving, someone deleting another's comment — are skipped, identically everywhere.
-pub fn fold(
-    log: &[Entry],
-    who: &HashMap<String, Who>,
-    anchor: &Placer,
-) -> (Vec<Thread>, Vec<Review>) {
+pub fn fold(log: &[Entry], who: &HashMap<String, Who>, anchor: &Placer) -> (Vec<Thread>, Vec<Review>) {
     struct T {
         thread: Thread,
         anchors: (Vec<u8>, Vec<u8>),
