@@ -411,9 +411,7 @@ impl DocSet {
             yrs::StickyIndex::decode_v1(end).ok()?,
         );
         let deleted = txn.snapshot().delete_set;
-        if s.id().is_some_and(|id| deleted.contains(id)) && e.id().is_some_and(|id| deleted.contains(id)) {
-            return Some(Anchored::Outdated);
-        }
+        let gone = s.id().is_some_and(|id| deleted.contains(id)) && e.id().is_some_and(|id| deleted.contains(id));
         let line = |off: u32| {
             text.as_bytes()[..(off as usize).min(text.len())]
                 .iter()
@@ -422,7 +420,12 @@ impl DocSet {
                 + 1
         };
         let (a, b) = (s.get_offset(&txn)?.index, e.get_offset(&txn)?.index);
-        Some(Anchored::Lines(line(a), line(b.max(a))))
+        let (a, b) = (line(a), line(b.max(a)));
+        Some(if gone {
+            Anchored::Outdated(a, b)
+        } else {
+            Anchored::Lines(a, b)
+        })
     }
 
     /// Replaces whole lines `first..=last` (1-based) of a file with `text`. Returns the update.

@@ -192,8 +192,8 @@ pub struct Entry {
 pub enum Anchored {
     /// Lines (1-based, inclusive).
     Lines(usize, usize),
-    /// The code is gone.
-    Outdated,
+    /// The code is gone; the lines are where it was.
+    Outdated(usize, usize),
 }
 
 /// Reads a log with each op's author, from the yrs client id that inserted it.
@@ -417,7 +417,7 @@ pub fn fold(log: &[Entry], who: &HashMap<String, Who>, anchor: &Placer) -> (Vec<
         .filter_map(|id| threads.remove(&id))
         .map(|mut t| {
             let placed = anchor(&t.thread.file, &t.anchors.0, &t.anchors.1);
-            if let Some(Anchored::Lines(a, b)) = placed {
+            if let Some(Anchored::Lines(a, b) | Anchored::Outdated(a, b)) = placed {
                 t.thread.start_line = a;
                 t.thread.end_line = b;
             }
@@ -425,7 +425,7 @@ pub fn fold(log: &[Entry], who: &HashMap<String, Who>, anchor: &Placer) -> (Vec<
                 ThreadState::Applied
             } else if t.resolved {
                 ThreadState::Resolved
-            } else if placed == Some(Anchored::Outdated) || placed.is_none() {
+            } else if matches!(placed, Some(Anchored::Outdated(..)) | None) {
                 ThreadState::Outdated
             } else {
                 ThreadState::Open

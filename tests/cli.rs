@@ -254,3 +254,97 @@ fn an_edit_acknowledged_just_before_kill_9_is_there_after_restart_and_syncs() {
         std::fs::read_to_string(b.join("acked.txt")).is_ok_and(|t| t == "kept\n")
     });
 }
+
+#[test]
+fn comments_reviews_and_chat_from_the_command_line_with_json_listings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("alice");
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::write(a.join("main.rs"), "fn main() {\n    run();\n}\n").unwrap();
+    ok(&["init", a.to_str().unwrap()]);
+    let (_alice, _) = spawn(&[
+        "serve",
+        a.to_str().unwrap(),
+        "--name",
+        "alice",
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--no-mdns",
+    ]);
+    let ws = a.to_str().unwrap();
+    wait_until("alice serves her file", || {
+        tandem(&["-C", ws, "status", "--json"]).status.success()
+            && status_json(&a)["files"].as_array().is_some_and(|f| f.len() == 1)
+    });
+
+    let id = ok(&[
+        "-C",
+        ws,
+        "comment",
+        "add",
+        "main.rs:2",
+        "call it start?",
+        "--kind",
+        "question",
+    ]);
+    let id = id.trim();
+    ok(&["-C", ws, "comment", "reply", id, "yes please"]);
+    let sug = ok(&[
+        "-C",
+        ws,
+        "comment",
+        "add",
+        "main.rs:2-2",
+        "rename",
+        "--suggest",
+        "    start();",
+    ]);
+    ok(&["-C", ws, "comment", "apply", sug.trim()]);
+    ok(&["-C", ws, "comment", "resolve", id]);
+
+    let threads: serde_json::Value = serde_json::from_str(&ok(&["-C", ws, "comments", "--json"])).unwrap();
+    let t = threads
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .unwrap()
+        .clone();
+    assert_eq!(t["file"], "main.rs");
+    assert_eq!((t["start_line"].as_u64(), t["end_line"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(t["kind"], "question");
+    assert_eq!(t["state"], "resolved");
+    assert_eq!(t["body"], "call it start?");
+    assert_eq!(t["replies"][0]["body"], "yes please");
+    assert!(t["author"].as_str().unwrap().starts_with("12D3"));
+    wait_until("the applied suggestion reaches the disk", || {
+        std::fs::read_to_string(a.join("main.rs")).is_ok_and(|t| t == "fn main() {\n    start();\n}\n")
+    });
+    let open: serde_json::Value = serde_json::from_str(&ok(&["-C", ws, "comments", "--open", "--json"])).unwrap();
+    assert!(open.as_array().unwrap().is_empty(), "{open}");
+
+    let bad = tandem(&["-C", ws, "comment", "add", "main.rs:9", "past the end"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("line 9 is past the end of main.rs (3 lines)"));
+
+    let rid = ok(&[
+        "-C",
+        ws,
+        "review",
+        "request",
+        "main.rs",
+        "Rename run",
+        "--approvals",
+        "1",
+    ]);
+    ok(&["-C", ws, "review", "approve", rid.trim()]);
+    let reviews: serde_json::Value = serde_json::from_str(&ok(&["-C", ws, "reviews", "--json"])).unwrap();
+    assert_eq!(reviews[0]["outcome"], "approved");
+    assert_eq!(reviews[0]["files"][0], "main.rs");
+
+    ok(&["-C", ws, "chat", "send", "hello @bob"]);
+    let log: serde_json::Value = serde_json::from_str(&ok(&["-C", ws, "chat", "log", "--json"])).unwrap();
+    assert_eq!(log[0]["text"], "hello @bob");
+    assert_eq!(log[0]["mentions"][0], "bob");
+    assert_eq!(log[0]["author_name"], "alice");
+}
