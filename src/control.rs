@@ -5,6 +5,7 @@
 //! `{"ok":true,"result":{...}}` or `{"ok":false,"error":"what went wrong"}`.
 
 use crate::members::Role;
+use crate::node::live::AgentOp;
 use crate::node::Node;
 use crate::Error;
 use serde::{Deserialize, Serialize};
@@ -101,6 +102,37 @@ pub enum Request {
     },
     /// The chat so far: `{"messages": [...]}`.
     ChatLog,
+    /// Register (or reset) an agent hosted by this peer.
+    AgentRegister {
+        /// Name.
+        name: String,
+        /// Kind: test-runner, linter, build, assistant...
+        kind: String,
+    },
+    /// Update an agent's status, task, progress or subtasks.
+    AgentUpdate {
+        /// Name.
+        name: String,
+        /// What changes.
+        #[serde(flatten)]
+        update: crate::agents::AgentUpdate,
+    },
+    /// An agent's task is done.
+    AgentDone {
+        /// Name.
+        name: String,
+    },
+    /// An agent's task failed.
+    AgentFail {
+        /// Name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// Every agent of every peer: `{"agents": [...]}`.
+    Agents,
+    /// The activity feed, newest first: `{"items": [...]}`.
+    Activity,
     /// Stream every engine event as a JSON line until the client hangs up.
     Events,
 }
@@ -279,6 +311,12 @@ async fn answer(node: &Node, req: Request) -> Result<serde_json::Value, String> 
             let messages = node.chat_log().await.map_err(err)?;
             Ok(json!({ "messages": messages }))
         }
+        Request::AgentRegister { name, kind } => agent(node, &name, AgentOp::Register { kind }).await,
+        Request::AgentUpdate { name, update } => agent(node, &name, AgentOp::Update(update)).await,
+        Request::AgentDone { name } => agent(node, &name, AgentOp::Done).await,
+        Request::AgentFail { name, reason } => agent(node, &name, AgentOp::Fail(reason)).await,
+        Request::Agents => Ok(json!({ "agents": node.live_view().await.map_err(err)?.agents })),
+        Request::Activity => Ok(json!({ "items": node.activity().await.map_err(err)? })),
         Request::Events => Err("events are streamed; send this request alone on a connection".into()),
         Request::Status => {
             let status = node.status().await.map_err(|e| e.to_string())?;
@@ -300,6 +338,11 @@ async fn answer(node: &Node, req: Request) -> Result<serde_json::Value, String> 
             .map(|t| t.map(serde_json::Value::String).unwrap_or(serde_json::Value::Null))
             .map_err(|e| e.to_string()),
     }
+}
+
+async fn agent(node: &Node, name: &str, op: AgentOp) -> Result<serde_json::Value, String> {
+    let agent = node.agent(name, op).await.map_err(|e| e.to_string())?;
+    serde_json::to_value(agent).map_err(|e| e.to_string())
 }
 
 /// Why the CLI could not get an answer.

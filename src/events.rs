@@ -21,6 +21,8 @@ pub enum Origin {
 pub enum Event {
     /// A file's content changed.
     FileChanged { path: String, origin: Origin },
+    /// A file came into being (new, or re-created after a delete).
+    FileCreated { path: String, origin: Origin },
     /// A document's text reached this peer's disk.
     FileWritten { path: String },
     /// A file was deleted.
@@ -45,6 +47,10 @@ pub enum Event {
     Chat { message: crate::review::ChatMessage },
     /// This peer's user was mentioned in the chat.
     Mentioned { by: String, text: String },
+    /// A line of the activity feed.
+    Activity { item: crate::activity::Item },
+    /// An alert fired or cleared.
+    Alert { change: crate::alerts::Change },
     /// The workspace folder vanished: file sync stopped.
     RootMissing,
 }

@@ -1,6 +1,10 @@
 //! Tandem's engine: a folder of text files kept in sync between peers as yrs CRDTs over libp2p,
 //! with no server. The CLI, the desktop app and the tests all go through [`Node`].
 
+pub mod activity;
+pub mod agents;
+pub mod alerts;
+pub mod checks;
 pub mod control;
 pub mod core;
 pub mod docs;
@@ -10,8 +14,10 @@ pub mod fs_sync;
 pub mod invite;
 pub mod members;
 pub mod merge;
+pub mod metrics;
 pub mod net;
 pub mod node;
+pub mod presence;
 pub mod review;
 pub mod store;
 pub mod wire;

@@ -10,6 +10,8 @@ use tandem::control::{self, Request};
 use tandem::workspace::Layout;
 use tandem::{Node, NodeConfig, Role};
 
+#[path = "cli/live.rs"]
+mod live_cli;
 #[path = "cli/review.rs"]
 mod review_cli;
 
@@ -88,6 +90,26 @@ enum Command {
     /// The team chat.
     #[command(subcommand)]
     Chat(ChatCmd),
+    /// Report what an agent (a test runner, a linter, an assistant) is doing.
+    #[command(subcommand)]
+    Agent(AgentCmd),
+    /// List every peer's agents.
+    Agents {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The activity feed: joins, leaves, files, reviews, agents, alerts.
+    Activity {
+        /// Machine-readable output (one JSON object per line with --follow).
+        #[arg(long)]
+        json: bool,
+        /// Keep printing new activity.
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Peers, agents and metrics, live, refreshing in place (Ctrl-C to quit).
+    Top,
     /// Show the running peer: identity, connected peers, files and what is skipped.
     Status {
         /// The workspace (default: found from the current folder).
@@ -164,6 +186,58 @@ enum ReviewCmd {
         id: String,
         /// Why.
         why: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgentCmd {
+    /// Register an agent hosted by the running peer.
+    Register {
+        /// Name.
+        name: String,
+        /// Kind: test-runner, linter, build, assistant...
+        #[arg(long, default_value = "agent")]
+        kind: String,
+    },
+    /// Update status, task, progress or subtasks.
+    Update {
+        /// Name.
+        name: String,
+        /// idle, working or error.
+        #[arg(long)]
+        status: Option<String>,
+        /// Current task.
+        #[arg(long)]
+        task: Option<String>,
+        /// Progress, 0 to 100.
+        #[arg(long)]
+        progress: Option<u8>,
+        /// A subtask as NAME=done or NAME=todo (repeatable; replaces the list).
+        #[arg(long = "subtask")]
+        subtasks: Vec<String>,
+    },
+    /// The agent's task is done.
+    Done {
+        /// Name.
+        name: String,
+    },
+    /// The agent's task failed.
+    Fail {
+        /// Name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// Run a command as the agent: working while it runs, done or failed by its exit code.
+    Run {
+        /// Name.
+        name: String,
+        /// Kind.
+        #[arg(long, default_value = "command")]
+        kind: String,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
     },
 }
 
@@ -264,6 +338,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Review(r) => return review_cli::review(find(ws)?, r).await,
         Command::Reviews { json } => return review_cli::reviews(find(ws)?, json).await,
         Command::Chat(c) => return review_cli::chat(find(ws)?, c).await,
+        Command::Agent(a) => return live_cli::agent(find(ws)?, a).await,
+        Command::Agents { json } => return live_cli::agents(find(ws)?, json).await,
+        Command::Activity { json, follow } => return live_cli::activity(find(ws)?, json, follow).await,
+        Command::Top => return live_cli::top(find(ws)?).await,
         _ => {}
     }
     match cli.cmd {
@@ -319,11 +397,8 @@ async fn run(cli: Cli) -> Result<()> {
                 print_status(&status);
             }
         }
-        Command::Comment(_)
-        | Command::Comments { .. }
-        | Command::Review(_)
-        | Command::Reviews { .. }
-        | Command::Chat(_) => {}
+        // Handled above, before a workspace-specific match.
+        _ => {}
     }
     Ok(())
 }

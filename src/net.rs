@@ -72,6 +72,10 @@ pub struct NetStatus {
     pub listen: Vec<String>,
     /// Connected peers.
     pub peers: Vec<PeerStatus>,
+    /// Gossip messages received since start.
+    pub gossip_msgs: u64,
+    /// Gossip bytes received since start.
+    pub gossip_bytes: u64,
     /// Dialable addresses of members seen (`.../p2p/<id>`), to dial after a restart.
     pub known: Vec<String>,
 }
@@ -133,6 +137,7 @@ pub struct NetLoop {
     known_addrs: HashMap<PeerId, HashSet<Multiaddr>>,
     sync_interval: Duration,
     offline: bool,
+    gossip_in: (u64, u64),
 }
 
 /// Errors starting the network.
@@ -250,6 +255,7 @@ impl NetLoop {
             known_addrs: HashMap::new(),
             sync_interval: cfg.sync_interval,
             offline: false,
+            gossip_in: (0, 0),
         })
     }
 
@@ -404,6 +410,8 @@ impl NetLoop {
                     role: self.membership.roles.get(p).copied(),
                 })
                 .collect(),
+            gossip_msgs: self.gossip_in.0,
+            gossip_bytes: self.gossip_in.1,
             known: self
                 .known_addrs
                 .iter()
@@ -474,6 +482,8 @@ impl NetLoop {
                 message_id,
                 message,
             }) => {
+                self.gossip_in.0 += 1;
+                self.gossip_in.1 += message.data.len() as u64;
                 let Some(source) = message.source else {
                     self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
                         &message_id,

@@ -2,6 +2,8 @@
 //! and offers async methods and an event stream to the CLI, the desktop app and the tests.
 
 mod identity;
+pub mod live;
+mod review_agent;
 mod sync;
 
 use crate::core::{Cmd, Core, DocsStatus, Outputs};
@@ -39,6 +41,12 @@ pub struct NodeConfig {
     pub sync_interval: Duration,
     /// Database durability.
     pub durability: Durability,
+    /// Run the built-in review agent on files changed here.
+    pub review_agent: bool,
+    /// How often presence is re-published when nothing changed.
+    pub heartbeat: Duration,
+    /// How long a peer stays online without being heard from.
+    pub presence_ttl: Duration,
 }
 
 impl NodeConfig {
@@ -53,6 +61,9 @@ impl NodeConfig {
             control: true,
             sync_interval: Duration::from_secs(10),
             durability: Durability::Normal,
+            review_agent: true,
+            heartbeat: live::HEARTBEAT,
+            presence_ttl: live::TTL,
         }
     }
 }
@@ -70,22 +81,36 @@ pub struct Status {
     pub workspace_id: String,
     /// Listen addresses.
     pub addresses: Vec<String>,
-    /// Connected peers, with their names.
+    /// Other peers: connected, or known from their presence (offline after the TTL).
     pub peers: Vec<ConnectedPeer>,
+    /// Every agent of every peer.
+    pub agents: Vec<crate::agents::Agent>,
+    /// Latest metrics per peer id.
+    pub metrics: std::collections::BTreeMap<String, crate::metrics::Metrics>,
+    /// Alerts firing now.
+    pub alerts: Vec<crate::alerts::Alert>,
     /// Documents, members and skipped files.
     #[serde(flatten)]
     pub docs: DocsStatus,
 }
 
-/// A connected peer in [`Status`].
+/// Another peer in [`Status`]: connected, or known from its presence.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ConnectedPeer {
     /// Peer id.
     pub id: String,
-    /// Display name from the members document ("" if unknown).
+    /// Display name (presence, else the members document; "" if unknown).
     pub name: String,
-    /// Remote address.
-    pub address: String,
+    /// online / idle / away / offline.
+    pub status: crate::presence::Status,
+    /// The file it has open.
+    pub file: Option<String>,
+    /// Unix seconds it was last heard from (null if never).
+    pub last_seen: Option<u64>,
+    /// Cursor and avatar colour.
+    pub colour: Option<String>,
+    /// Remote address, when connected.
+    pub address: Option<String>,
     /// Last ping round trip, milliseconds.
     pub rtt_ms: Option<f64>,
     /// Role, if a member.
@@ -100,6 +125,7 @@ struct Inner {
     psk: [u8; 32],
     core: mpsc::UnboundedSender<Cmd>,
     net: mpsc::UnboundedSender<NetCmd>,
+    live: mpsc::UnboundedSender<live::LiveCmd>,
     events: broadcast::Sender<Event>,
     listen: Vec<Multiaddr>,
     core_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -304,6 +330,9 @@ impl Node {
         let (net_tx, net_rx) = mpsc::unbounded_channel();
         let (sync_tx, sync_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(4096);
+        let (live_tx, live_rx) = mpsc::unbounded_channel();
+        let rules =
+            crate::alerts::load(&layout.state_dir().join("config.toml")).map_err(|e| Error::Refused(e.to_string()))?;
 
         let writer =
             fs_sync::writer(layout.clone(), core_tx.clone()).map_err(|e| Error::io("could not start the writer", e))?;
@@ -311,6 +340,7 @@ impl Node {
             net: net_tx.clone(),
             writer,
             events: events.clone(),
+            live: live_tx.clone(),
         };
         let core_thread = Core::spawn(peer_id, name.clone(), layout.clone(), store, outputs, core_rx)?;
         if let Some(inviter) = inviter {
@@ -354,7 +384,8 @@ impl Node {
                 workspace_id,
                 psk,
                 core: core_tx.clone(),
-                net: net_tx,
+                net: net_tx.clone(),
+                live: live_tx,
                 events,
                 listen,
                 core_thread: Mutex::new(Some(core_thread)),
@@ -362,6 +393,18 @@ impl Node {
                 control_socket: Mutex::new(None),
             }),
         };
+        let live_cfg = live::LiveConfig {
+            me: peer_id,
+            name: node.inner.name.clone(),
+            root: layout.root.clone(),
+            rules,
+            heartbeat: cfg.heartbeat,
+            ttl: cfg.presence_ttl,
+        };
+        tokio::spawn(live::run(live_cfg, live_rx, net_tx, node.inner.events.clone()));
+        if cfg.review_agent {
+            tokio::spawn(review_agent::run(node.clone()));
+        }
         tokio::spawn(sync::driver(node.clone(), sync_rx));
         tokio::spawn(sync::remember_peers(node.clone()));
         if cfg.watch {
@@ -458,17 +501,48 @@ impl Node {
     pub async fn status(&self) -> Result<Status, Error> {
         let docs = self.ask(|reply| Cmd::Status { reply }).await?;
         let net = self.net_status().await?;
-        let peers = net
+        let live = self.live_view().await?;
+        let mut peers: Vec<ConnectedPeer> = live
             .peers
-            .into_iter()
-            .map(|p| ConnectedPeer {
-                name: docs.members.get(&p.id).map(|m| m.name.clone()).unwrap_or_default(),
-                id: p.id,
-                address: p.address,
-                rtt_ms: p.rtt_ms,
-                role: p.role,
+            .iter()
+            .filter(|v| !v.me)
+            .map(|v| ConnectedPeer {
+                id: v.id.clone(),
+                name: v.name.clone(),
+                status: v.status,
+                file: v.file.clone(),
+                last_seen: Some(v.last_seen),
+                colour: Some(v.colour.clone()),
+                address: None,
+                rtt_ms: None,
+                role: docs.members.get(&v.id).map(|m| m.role),
             })
             .collect();
+        for p in net.peers {
+            let name = docs.members.get(&p.id).map(|m| m.name.clone()).unwrap_or_default();
+            let entry = match peers.iter().position(|e| e.id == p.id) {
+                Some(i) => &mut peers[i],
+                None => {
+                    peers.push(ConnectedPeer {
+                        id: p.id.clone(),
+                        name,
+                        status: crate::presence::Status::Online,
+                        file: None,
+                        last_seen: None,
+                        colour: None,
+                        address: None,
+                        rtt_ms: None,
+                        role: p.role,
+                    });
+                    peers.last_mut().ok_or(Error::Stopped)?
+                }
+            };
+            if entry.name.is_empty() {
+                entry.name = docs.members.get(&p.id).map(|m| m.name.clone()).unwrap_or_default();
+            }
+            entry.address = Some(p.address);
+            entry.rtt_ms = p.rtt_ms;
+        }
         Ok(Status {
             peer_id: self.inner.peer_id.to_string(),
             name: self.inner.name.clone(),
@@ -476,6 +550,9 @@ impl Node {
             workspace_id: hex(&self.inner.workspace_id),
             addresses: net.listen,
             peers,
+            agents: live.agents,
+            metrics: live.metrics,
+            alerts: live.alerts,
             docs,
         })
     }
@@ -566,10 +643,25 @@ impl Node {
         body: &str,
         suggest: Option<&str>,
     ) -> Result<String, Error> {
+        self.comment_as(None, file, first, last, kind, body, suggest).await
+    }
+
+    /// Like [`Node::comment`], written by one of this peer's agents.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn comment_as(
+        &self,
+        agent: Option<&str>,
+        file: &str,
+        first: usize,
+        last: usize,
+        kind: crate::review::CommentKind,
+        body: &str,
+        suggest: Option<&str>,
+    ) -> Result<String, Error> {
         let id = crate::review::new_id();
         let file = RelPath::new(file)?;
-        let (body, suggest) = (body.to_string(), suggest.map(str::to_string));
-        self.review(crate::core::ReviewCmd::Comment {
+        let (body, suggest, agent) = (body.to_string(), suggest.map(str::to_string), agent.map(str::to_string));
+        let cmd = crate::core::ReviewCmd::Comment {
             id: id.clone(),
             file,
             first,
@@ -577,8 +669,9 @@ impl Node {
             kind,
             body,
             suggest,
-        })
-        .await?;
+            agent,
+        };
+        self.review(cmd).await?;
         Ok(id)
     }
 
@@ -590,6 +683,49 @@ impl Node {
     /// The team chat so far.
     pub async fn chat_log(&self) -> Result<Vec<crate::review::ChatMessage>, Error> {
         self.ask(|reply| Cmd::ChatLog { reply }).await
+    }
+
+    async fn live<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> live::LiveCmd) -> Result<T, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.inner.live.send(make(tx)).map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)
+    }
+
+    /// Presence, agents, metrics and alerts of every peer, as the side panel shows them.
+    pub async fn live_view(&self) -> Result<live::LiveView, Error> {
+        self.live(|reply| live::LiveCmd::View { reply }).await
+    }
+
+    /// Sets what this peer tells the others about where it is (None leaves a field unchanged).
+    pub fn set_presence(
+        &self,
+        file: Option<Option<String>>,
+        cursor: Option<Option<crate::presence::Cursor>>,
+        status: Option<crate::presence::Status>,
+    ) {
+        let _ = self
+            .inner
+            .live
+            .send(live::LiveCmd::SetPresence { file, cursor, status });
+    }
+
+    /// Registers, updates, finishes or fails one of this peer's agents.
+    pub async fn agent(&self, name: &str, op: live::AgentOp) -> Result<crate::agents::Agent, Error> {
+        let name = name.to_string();
+        self.live(|reply| live::LiveCmd::Agent { name, op, reply })
+            .await?
+            .map_err(Error::Refused)
+    }
+
+    /// The activity feed, newest first.
+    pub async fn activity(&self) -> Result<Vec<crate::activity::Item>, Error> {
+        self.live(|reply| live::LiveCmd::Activity { reply }).await
+    }
+
+    /// A peer's metrics over the last ten minutes, oldest first.
+    pub async fn metrics_series(&self, peer: &str) -> Result<Vec<crate::metrics::Metrics>, Error> {
+        let peer = peer.to_string();
+        self.live(|reply| live::LiveCmd::Series { peer, reply }).await
     }
 
     /// Works offline (every connection closed, none made) or comes back online, where the sync

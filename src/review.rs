@@ -91,6 +91,8 @@ pub struct Thread {
     pub body: String,
     /// Replacement text of a suggestion.
     pub suggestion: Option<String>,
+    /// The agent that wrote it, if an agent did (its host is `author`).
+    pub agent: Option<String>,
     /// Replies in log order.
     pub replies: Vec<Reply>,
     /// Unix seconds.
@@ -297,6 +299,7 @@ pub fn fold(log: &[Entry], who: &HashMap<String, Who>, anchor: &Placer) -> (Vec<
                     state: ThreadState::Open,
                     body: s(op, "body").unwrap_or("").to_string(),
                     suggestion: s(op, "suggest").map(str::to_string),
+                    agent: s(op, "agent").map(str::to_string),
                     replies: Vec::new(),
                     created_at: at,
                 };

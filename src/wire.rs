@@ -26,6 +26,8 @@ pub enum Kind {
     Update,
     /// The sender has news too large to gossip: sync with it. `doc` names the document, `data` is empty.
     Nudge,
+    /// `data` is the sender's presence (CBOR, see `presence::State`); `doc` is empty.
+    Presence,
 }
 
 /// One gossip message: `{v, kind, doc, data}` as a CBOR map.
@@ -40,6 +42,9 @@ pub struct Envelope {
     /// Payload; a CBOR byte string.
     #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
+    /// When the sender made it (Unix milliseconds of its clock), for sync-latency figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub t: Option<u64>,
 }
 
 /// Why bytes from a peer were not a valid message.
@@ -60,6 +65,7 @@ impl Envelope {
     /// An update envelope for `doc`.
     pub fn update(doc: &str, data: Vec<u8>) -> Envelope {
         Envelope {
+            t: None,
             v: WIRE_VERSION,
             kind: Kind::Update,
             doc: doc.to_string(),
@@ -70,10 +76,22 @@ impl Envelope {
     /// A nudge: "sync with me about `doc`".
     pub fn nudge(doc: &str) -> Envelope {
         Envelope {
+            t: None,
             v: WIRE_VERSION,
             kind: Kind::Nudge,
             doc: doc.to_string(),
             data: Vec::new(),
+        }
+    }
+
+    /// A presence envelope.
+    pub fn presence(data: Vec<u8>) -> Envelope {
+        Envelope {
+            v: WIRE_VERSION,
+            kind: Kind::Presence,
+            doc: String::new(),
+            data,
+            t: None,
         }
     }
 
@@ -99,6 +117,14 @@ impl Envelope {
         }
         Ok(env)
     }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// One document's missing part, as a Yjs v1 update.

@@ -137,6 +137,10 @@ impl Core {
             Some(theirs) => merge::rebase(base.as_deref().unwrap_or(""), &ours, &theirs),
             // New, or re-created after a delete: the save is the whole truth.
             None => {
+                self.batch.events.push(Event::FileCreated {
+                    path: path.to_string(),
+                    origin: Origin::Disk,
+                });
                 let old = self.docs.raw_text(&path).unwrap_or_default();
                 merge::diff(&old, &ours)
             }

@@ -206,6 +206,8 @@ pub struct Outputs {
     pub writer: std::sync::mpsc::Sender<WriteCmd>,
     /// To subscribers.
     pub events: broadcast::Sender<Event>,
+    /// To the live task (presence, latency).
+    pub live: mpsc::UnboundedSender<crate::node::live::LiveCmd>,
 }
 
 /// The state the core thread owns.
@@ -476,7 +478,9 @@ impl Core {
     /// The gossip message for a local update: the update itself, or a nudge when too large.
     fn envelope_for(id: &DocId, update: &[u8]) -> Envelope {
         if update.len() + 256 <= MAX_GOSSIP_BYTES {
-            Envelope::update(&id.to_string(), update.to_vec())
+            let mut env = Envelope::update(&id.to_string(), update.to_vec());
+            env.t = Some(crate::wire::unix_millis());
+            env
         } else {
             Envelope::nudge(&id.to_string())
         }
@@ -624,7 +628,14 @@ impl Core {
             let _ = reply.send(Err("this peer's role does not allow editing files".into()));
             return;
         }
+        let existed = self.docs.live_text(&path).is_some();
         if let Some(update) = self.docs.edit_file(&path, &splices) {
+            if !existed {
+                self.batch.events.push(Event::FileCreated {
+                    path: path.to_string(),
+                    origin: Origin::Local,
+                });
+            }
             self.local_change(DocId::File(path.clone()), update);
             self.batch.dirty.insert(path.clone());
             self.batch.events.push(Event::FileChanged {

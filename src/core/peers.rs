@@ -6,6 +6,7 @@ use crate::docs::{peer_tag, tag_of_client, ApplyError, DocId, MemberRecord};
 use crate::events::{Event, Origin};
 use crate::members::Role;
 use crate::net::NetCmd;
+use crate::node::live::LiveCmd;
 use crate::store::TakeInvite;
 use crate::wire::{
     DocUpdate, DocVector, Envelope, Kind, SyncResponse, MAX_UPDATE_BYTES, SYNC_CHUNK_BYTES, WIRE_VERSION,
@@ -111,6 +112,10 @@ impl Core {
 
     /// Applies one update from a peer; on success it joins the batch (stored before anything else).
     fn accept_remote(&mut self, id: DocId, data: Vec<u8>, via: Via) -> Result<bool, ApplyError> {
+        let existed = match &id {
+            DocId::File(p) => self.docs.live_text(p).is_some(),
+            _ => true,
+        };
         let trust = &self.trust;
         // Deletions carry no author: the peer delivering them must be allowed to write here.
         let (Via::Gossip(by) | Via::Sync(by)) = via;
@@ -121,6 +126,10 @@ impl Core {
         match res {
             Ok(true) => {
                 if let DocId::File(path) = &id {
+                    if !existed && self.docs.live_text(path).is_some() {
+                        let (path, origin) = (path.to_string(), Origin::Remote);
+                        self.batch.events.push(Event::FileCreated { path, origin });
+                    }
                     self.batch.dirty.insert(path.clone());
                     self.batch.events.push(Event::FileChanged {
                         path: path.to_string(),
@@ -158,11 +167,31 @@ impl Core {
         if !self.trust.may_deliver(Via::Gossip(source)) {
             return Err("sender is not a member".into());
         }
+        if env.kind == Kind::Presence {
+            // Keyed by the signed source: a peer can only ever speak for itself.
+            let name = self
+                .docs
+                .members()
+                .remove(&source.to_string())
+                .map(|m| m.name)
+                .unwrap_or_default();
+            let _ = self.out.live.send(LiveCmd::Remote {
+                peer: source,
+                name,
+                data: env.data,
+            });
+            return Ok(());
+        }
         let id = DocId::parse(&env.doc).ok_or_else(|| format!("bad document id {:?}", env.doc))?;
         if env.kind == Kind::Update && !self.trust.may_write(&source, &id) {
             return Err(format!("sender may not change {id}"));
         }
+        if let Some(t) = env.t {
+            let ms = crate::wire::unix_millis().saturating_sub(t) as f64;
+            let _ = self.out.live.send(LiveCmd::Latency { peer: source, ms });
+        }
         match env.kind {
+            Kind::Presence => Ok(()),
             Kind::Nudge => {
                 let _ = self.out.net.send(NetCmd::SyncWith(source));
                 Ok(())

@@ -21,6 +21,8 @@ pub enum ReviewCmd {
         kind: CommentKind,
         body: String,
         suggest: Option<String>,
+        /// Set when an agent of this peer writes it, so it shows under the agent's name.
+        agent: Option<String>,
     },
     /// A reply in a thread.
     Reply { id: String, thread: String, body: String },
@@ -159,6 +161,7 @@ impl Core {
                 kind,
                 body,
                 suggest,
+                agent,
             } => {
                 text_ok(&body)?;
                 let (start, end) = self.docs.anchor(&file, first, last)?;
@@ -175,6 +178,9 @@ impl Core {
                 if let Some(s) = &suggest {
                     text_ok(s)?;
                     f.push(("suggest", s.as_str().into()));
+                }
+                if let Some(a) = &agent {
+                    f.push(("agent", a.as_str().into()));
                 }
                 review::op(&f)
             }
