@@ -348,3 +348,90 @@ fn comments_reviews_and_chat_from_the_command_line_with_json_listings() {
     assert_eq!(log[0]["mentions"][0], "bob");
     assert_eq!(log[0]["author_name"], "alice");
 }
+
+#[test]
+fn agent_run_of_a_failing_command_shows_failed_with_its_exit_code_everywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("alice");
+    let b = tmp.path().join("bob");
+    ok(&["init", a.to_str().unwrap()]);
+    let (_alice, _) = spawn(&[
+        "serve",
+        a.to_str().unwrap(),
+        "--name",
+        "alice",
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--no-mdns",
+    ]);
+    wait_until("alice answers", || {
+        tandem(&["status", a.to_str().unwrap()]).status.success()
+    });
+    let code = ok(&["invite", a.to_str().unwrap()]);
+    let (_bob, _) = spawn(&[
+        "join",
+        code.trim(),
+        b.to_str().unwrap(),
+        "--name",
+        "bob",
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--no-mdns",
+    ]);
+    wait_until("bob joined", || {
+        tandem(&["status", b.to_str().unwrap()]).status.success()
+    });
+
+    let ws = a.to_str().unwrap();
+    let out = tandem(&[
+        "-C", ws, "agent", "run", "ci", "--kind", "build", "--", "sh", "-c", "exit 3",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "agent run exits with the command's code");
+    let failed =
+        |dir: &Path| {
+            let agents: serde_json::Value =
+                serde_json::from_str(&ok(&["-C", dir.to_str().unwrap(), "agents", "--json"])).unwrap();
+            agents.as_array().unwrap().iter().any(|x| {
+                x["name"] == "ci" && x["status"] == "error" && x["error"] == "exit code 3" && x["kind"] == "build"
+            })
+        };
+    assert!(failed(&a));
+    wait_until("bob sees the agent failed with its exit code", || failed(&b));
+
+    ok(&["-C", ws, "agent", "register", "lint", "--kind", "linter"]);
+    ok(&[
+        "-C",
+        ws,
+        "agent",
+        "update",
+        "lint",
+        "--task",
+        "Lint",
+        "--progress",
+        "50",
+        "--subtask",
+        "src=done",
+    ]);
+    let agents = ok(&["-C", ws, "agents"]);
+    assert!(
+        agents.contains("lint") && agents.contains("Lint 50%") && agents.contains("[1/1 steps]"),
+        "{agents}"
+    );
+    let bad = tandem(&["-C", ws, "agent", "update", "nobody", "--progress", "5"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("register it first"));
+
+    let activity: serde_json::Value = serde_json::from_str(&ok(&["-C", ws, "activity", "--json"])).unwrap();
+    let texts: Vec<&str> = activity
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("agent ci") && t.contains("failed: exit code 3")),
+        "{texts:?}"
+    );
+    assert!(texts.iter().any(|t| t.contains("bob joined as editor")), "{texts:?}");
+}

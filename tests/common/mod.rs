@@ -40,6 +40,9 @@ pub fn config(dir: &Path, name: &str) -> NodeConfig {
     cfg.mdns = false;
     cfg.control = false;
     cfg.sync_interval = Duration::from_secs(2);
+    cfg.heartbeat = Duration::from_millis(300);
+    cfg.presence_ttl = Duration::from_secs(2);
+    cfg.review_agent = false;
     cfg
 }
 
