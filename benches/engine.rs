@@ -177,6 +177,8 @@ fn bench_config(dir: &Path) -> NodeConfig {
     cfg.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().expect("valid literal address")];
     cfg.mdns = false;
     cfg.control = false;
+    // The review agent reads whole files after edits settle; it is not part of the edit path.
+    cfg.review_agent = false;
     cfg
 }
 

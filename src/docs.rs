@@ -244,6 +244,13 @@ impl DocSet {
         Some(self.with_text(path, doc, |c| c.text.clone()))
     }
 
+    /// Whether a file document exists and is not deleted (without copying its text).
+    pub fn is_live(&self, path: &RelPath) -> bool {
+        self.docs
+            .get(&DocId::File(path.clone()))
+            .is_some_and(|d| !is_deleted(&d.transact()))
+    }
+
     fn with_text<R>(&self, path: &RelPath, doc: &Doc, f: impl FnOnce(&mut CachedText) -> R) -> R {
         let mut texts = self.texts.borrow_mut();
         let cached = texts.entry(path.clone()).or_insert_with(|| {

@@ -628,7 +628,7 @@ impl Core {
             let _ = reply.send(Err("this peer's role does not allow editing files".into()));
             return;
         }
-        let existed = self.docs.live_text(&path).is_some();
+        let existed = self.docs.is_live(&path);
         if let Some(update) = self.docs.edit_file(&path, &splices) {
             if !existed {
                 self.batch.events.push(Event::FileCreated {

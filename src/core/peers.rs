@@ -113,7 +113,7 @@ impl Core {
     /// Applies one update from a peer; on success it joins the batch (stored before anything else).
     fn accept_remote(&mut self, id: DocId, data: Vec<u8>, via: Via) -> Result<bool, ApplyError> {
         let existed = match &id {
-            DocId::File(p) => self.docs.live_text(p).is_some(),
+            DocId::File(p) => self.docs.is_live(p),
             _ => true,
         };
         let trust = &self.trust;
@@ -126,7 +126,7 @@ impl Core {
         match res {
             Ok(true) => {
                 if let DocId::File(path) = &id {
-                    if !existed && self.docs.live_text(path).is_some() {
+                    if !existed && self.docs.is_live(path) {
                         let (path, origin) = (path.to_string(), Origin::Remote);
                         self.batch.events.push(Event::FileCreated { path, origin });
                     }

@@ -250,7 +250,7 @@ impl Core {
             } => {
                 editor("request reviews")?;
                 for f in &files {
-                    if self.docs.live_text(f).is_none() {
+                    if !self.docs.is_live(f) {
                         return Err(format!("no such file in the workspace: {f}"));
                     }
                 }
