@@ -270,6 +270,9 @@ struct PeerArgs {
     /// Do not look for peers on the LAN by mDNS.
     #[arg(long)]
     no_mdns: bool,
+    /// Do not run the built-in review agent on files changed here.
+    #[arg(long)]
+    no_review_agent: bool,
 }
 
 impl PeerArgs {
@@ -280,6 +283,7 @@ impl PeerArgs {
             cfg.listen = self.listen;
         }
         cfg.mdns = !self.no_mdns;
+        cfg.review_agent = !self.no_review_agent;
         cfg
     }
 }
