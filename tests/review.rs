@@ -3,7 +3,6 @@
 mod common;
 
 use common::*;
-use std::time::Duration;
 use tandem::core::ReviewCmd;
 use tandem::review::{CommentKind, Thread, ThreadState};
 use tandem::{Event, Node, Role};
@@ -17,18 +16,6 @@ async fn threads(node: &Node) -> Vec<Thread> {
 
 async fn thread(node: &Node, id: &str) -> Option<Thread> {
     threads(node).await.into_iter().find(|t| t.id == id)
-}
-
-async fn joined_as(inviter: &Peer, name: &str, role: Role) -> Peer {
-    let code = inviter.node.invite(role, Duration::from_secs(600)).await.unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join(name);
-    let node = Node::join(config(&dir, name), &code, |_, _| {}).await.unwrap();
-    Peer {
-        node,
-        dir,
-        tmp: Some(tmp),
-    }
 }
 
 async fn three() -> (Peer, Peer, Peer) {

@@ -67,11 +67,12 @@ pub async fn owner(files: &[(&str, &str)]) -> Peer {
 
 /// A new peer joined to `inviter`'s workspace as an editor.
 pub async fn joined(inviter: &Peer, name: &str) -> Peer {
-    let code = inviter
-        .node
-        .invite(Role::Editor, Duration::from_secs(600))
-        .await
-        .unwrap();
+    joined_as(inviter, name, Role::Editor).await
+}
+
+/// A new peer joined to `inviter`'s workspace with `role`.
+pub async fn joined_as(inviter: &Peer, name: &str, role: Role) -> Peer {
+    let code = inviter.node.invite(role, Duration::from_secs(600)).await.unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join(name);
     let node = Node::join(config(&dir, name), &code, |_, _| {}).await.unwrap();
