@@ -203,3 +203,44 @@ async fn a_file_written_just_before_a_crash_is_not_merged_in_twice() {
     );
     assert_eq!(alice.read("once.txt").as_deref(), Some("only once\n"));
 }
+
+/// The update log is folded into a snapshot, so it does not grow with every edit; the text and
+/// its history survive a restart from the snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_update_log_is_compacted_and_a_restart_restores_from_the_snapshot() {
+    let alice = owner(&[]).await;
+    let path = tandem::workspace::RelPath::new("log.txt").unwrap();
+    let mut expected = String::new();
+    for i in 0..1200 {
+        let line = format!("{i}\n");
+        let at = expected.chars().count();
+        expected.push_str(&line);
+        // One edit at a time: each is its own commit, as typing with pauses would be.
+        alice
+            .node
+            .edit(
+                &path,
+                vec![tandem::merge::Splice {
+                    at,
+                    delete: 0,
+                    insert: line,
+                }],
+            )
+            .wait()
+            .await
+            .unwrap();
+    }
+    let rows = {
+        let store = tandem::store::Store::open(&alice.dir.join(".tandem/tandem.db"), Default::default()).unwrap();
+        store.update_count("f:log.txt").unwrap()
+    };
+    assert!(
+        rows < 1000,
+        "{rows} rows left after 1200 edits: the log was not compacted"
+    );
+    let alice = restart(alice, "alice").await;
+    assert_eq!(
+        alice.node.text("log.txt").await.unwrap().as_deref(),
+        Some(expected.as_str())
+    );
+}
