@@ -123,7 +123,8 @@ pub struct DocSet {
 }
 
 struct CachedText {
-    text: String,
+    /// The text, when known; an ASCII file's edits only drop it (rebuilt when next read).
+    text: Option<String>,
     ascii: bool,
 }
 
@@ -241,7 +242,7 @@ impl DocSet {
         if is_deleted(&doc.transact()) {
             return None;
         }
-        Some(self.with_text(path, doc, |c| c.text.clone()))
+        Some(self.with_text(path, doc, |c| c.text.clone().unwrap_or_default()))
     }
 
     /// Whether a file document exists and is not deleted (without copying its text).
@@ -258,9 +259,13 @@ impl DocSet {
             let text = txn.get_text(CONTENT).map(|t| t.get_string(&txn)).unwrap_or_default();
             CachedText {
                 ascii: text.is_ascii(),
-                text,
+                text: Some(text),
             }
         });
+        if cached.text.is_none() {
+            let txn = doc.transact();
+            cached.text = Some(txn.get_text(CONTENT).map(|t| t.get_string(&txn)).unwrap_or_default());
+        }
         f(cached)
     }
 
@@ -295,33 +300,52 @@ impl DocSet {
         let doc = self.docs.get(&DocId::File(path.clone()))?;
         let text = doc.get_or_insert_text(CONTENT);
         let meta = doc.get_or_insert_map(META);
-        self.with_text(path, doc, |cached| {
-            let mut txn = doc.transact_mut();
-            let was_deleted = is_deleted(&txn);
-            if was_deleted {
-                meta.insert(&mut txn, "deleted", false);
+        let mut texts = self.texts.borrow_mut();
+        let cached = texts.entry(path.clone()).or_insert_with(|| {
+            let txn = doc.transact();
+            let text = txn.get_text(CONTENT).map(|t| t.get_string(&txn)).unwrap_or_default();
+            CachedText {
+                ascii: text.is_ascii(),
+                text: Some(text),
             }
-            for s in splices {
-                // ASCII text (most code) needs no scan: a char offset is a byte offset.
-                let (at, del_bytes) = if cached.ascii {
-                    let at = s.at.min(cached.text.len());
-                    (at, s.delete.min(cached.text.len() - at))
-                } else {
-                    let at = char_to_byte(&cached.text, std::iter::once(s.at))[0];
-                    (at, cached.text[at..].chars().take(s.delete).map(char::len_utf8).sum())
-                };
-                if del_bytes > 0 {
-                    text.remove_range(&mut txn, at as u32, del_bytes as u32);
+        });
+        let mut txn = doc.transact_mut();
+        let was_deleted = is_deleted(&txn);
+        if was_deleted {
+            meta.insert(&mut txn, "deleted", false);
+        }
+        if !cached.ascii && cached.text.is_none() {
+            cached.text = Some(text.get_string(&txn));
+        }
+        for s in splices {
+            // ASCII text (most code) needs neither a copy nor a scan: a char offset is a byte
+            // offset. Other text keeps its string in step to find byte offsets.
+            let (at, del_bytes) = match (&mut cached.text, cached.ascii) {
+                (Some(current), false) => {
+                    let at = char_to_byte(current, std::iter::once(s.at))[0];
+                    let del: usize = current[at..].chars().take(s.delete).map(char::len_utf8).sum();
+                    current.replace_range(at..at + del, &s.insert);
+                    (at, del)
                 }
-                if !s.insert.is_empty() {
-                    text.insert(&mut txn, at as u32, &s.insert);
+                _ => {
+                    let len = text.len(&txn) as usize;
+                    let at = s.at.min(len);
+                    (at, s.delete.min(len - at))
                 }
-                cached.text.replace_range(at..at + del_bytes, &s.insert);
-                cached.ascii &= s.insert.is_ascii();
+            };
+            if del_bytes > 0 {
+                text.remove_range(&mut txn, at as u32, del_bytes as u32);
             }
-            let update = txn.encode_update_v1();
-            (was_deleted || !splices.is_empty()).then_some(update)
-        })
+            if !s.insert.is_empty() {
+                text.insert(&mut txn, at as u32, &s.insert);
+            }
+            if cached.ascii {
+                cached.text = None;
+                cached.ascii = s.insert.is_ascii();
+            }
+        }
+        let update = txn.encode_update_v1();
+        (was_deleted || !splices.is_empty()).then_some(update)
     }
 
     /// Marks a file deleted (its history stays). Returns the update, or None if already deleted.

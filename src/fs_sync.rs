@@ -5,11 +5,14 @@ use crate::core::{Cmd, DiskEvent, WriteCmd, WriteResult};
 use crate::workspace::{self, Ignore, Layout, ReadOutcome, RelPath};
 use notify::RecursiveMode;
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc as std_mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+
+/// Shortest time between two writes of the same file.
+const WRITE_EVERY: Duration = Duration::from_millis(20);
 
 /// How long the watcher waits for a burst of events to settle.
 pub const DEBOUNCE: Duration = Duration::from_millis(50);
@@ -30,8 +33,9 @@ pub struct WatchError {
 /// Scans the folder once and tells the core (at start, and after an overflow).
 pub fn rescan(layout: &Layout, core: &mpsc::UnboundedSender<Cmd>) {
     let ignore = Ignore::load(layout);
+    let read_at = Instant::now();
     let ev = match workspace::scan(layout, &ignore) {
-        Ok(scan) => DiskEvent::Rescan(scan),
+        Ok(scan) => DiskEvent::Rescan(scan, read_at),
         Err(e) => {
             tracing::error!(error = %e, "scan failed");
             DiskEvent::RootMissing
@@ -107,9 +111,10 @@ fn watch_loop(layout: Layout, rx: std_mpsc::Receiver<DebounceEventResult>, core:
             if ignore.is_ignored(&rel, false) {
                 continue;
             }
+            let read_at = Instant::now();
             let ev = match workspace::read_text(&layout, &rel) {
-                ReadOutcome::Missing => DiskEvent::Removed(rel),
-                other => DiskEvent::Changed(rel, other),
+                ReadOutcome::Missing => DiskEvent::Removed(rel, read_at),
+                other => DiskEvent::Changed(rel, other, read_at),
             };
             if core.send(Cmd::Disk(ev)).is_err() {
                 return;
@@ -130,7 +135,21 @@ fn is_rule_file(layout: &Layout, p: &Path) -> bool {
 pub fn writer(layout: Layout, core: mpsc::UnboundedSender<Cmd>) -> std::io::Result<std_mpsc::Sender<WriteCmd>> {
     let (tx, rx) = std_mpsc::channel::<WriteCmd>();
     std::thread::Builder::new().name("tandem-write".into()).spawn(move || {
+        let mut last: HashMap<RelPath, Instant> = HashMap::new();
         while let Ok(cmd) = rx.recv() {
+            let path = match &cmd {
+                WriteCmd::Write { path, .. } | WriteCmd::Remove { path, .. } => path.clone(),
+            };
+            // A file being edited fast is rewritten at most every WRITE_EVERY: the core sends the
+            // next write only when this one is done, so the edits meanwhile land in one write
+            // instead of one rewrite of the whole file per keystroke. Other files are not held up.
+            if let Some(wait) = last.get(&path).and_then(|t| WRITE_EVERY.checked_sub(t.elapsed())) {
+                std::thread::sleep(wait);
+            }
+            last.insert(path, Instant::now());
+            if last.len() > 10_000 {
+                last.retain(|_, t| t.elapsed() < WRITE_EVERY);
+            }
             let res = write_one(&layout, cmd);
             if core.send(Cmd::Wrote(res)).is_err() {
                 return;

@@ -8,8 +8,13 @@ use crate::merge;
 use crate::workspace::{ReadOutcome, RelPath};
 use std::collections::BTreeSet;
 
-/// How many of our own latest writes per file are remembered to recognise late echoes.
-const RECENT_WRITES: usize = 8;
+/// Prefix of the `disk_bases` rows that hold the hash of a write about to be made (a workspace
+/// path can never start with a control character).
+pub(super) const INTENT: &str = "\u{1}write:";
+
+fn text_hash(text: &str) -> String {
+    blake3::hash(text.as_bytes()).to_hex().to_string()
+}
 
 impl Core {
     pub(super) fn on_disk(&mut self, ev: DiskEvent) {
@@ -27,21 +32,21 @@ impl Core {
         }
         self.root_missing = false;
         match ev {
-            DiskEvent::Changed(path, outcome) => self.on_file(path, outcome),
-            DiskEvent::Removed(path) => self.on_file(path, ReadOutcome::Missing),
-            DiskEvent::Rescan(scan) => {
+            DiskEvent::Changed(path, outcome, read_at) => self.on_read(path, outcome, read_at),
+            DiskEvent::Removed(path, read_at) => self.on_read(path, ReadOutcome::Missing, read_at),
+            DiskEvent::Rescan(scan, read_at) => {
                 self.skipped = scan.skipped.into_iter().collect();
                 let mut seen = BTreeSet::new();
                 for (path, text) in scan.files {
                     seen.insert(path.clone());
-                    self.on_file(path, ReadOutcome::Text(text));
+                    self.on_read(path, ReadOutcome::Text(text), read_at);
                 }
                 for path in self.docs.live_files() {
                     if seen.contains(&path) || self.skipped.contains_key(path.as_str()) {
                         continue;
                     }
                     if self.disk_base.contains_key(&path) {
-                        self.on_file(path, ReadOutcome::Missing);
+                        self.on_read(path, ReadOutcome::Missing, read_at);
                     } else {
                         // Never written here yet (arrived while we were down): write it now.
                         self.batch.dirty.insert(path);
@@ -66,16 +71,6 @@ impl Core {
         match outcome {
             ReadOutcome::Text(ours) => {
                 self.skipped.remove(path.as_str());
-                if self.disk_base.get(&path) != Some(&ours) && self.wrote_recently(&path, &ours) {
-                    // The watcher read the file between two of our writes and reports it late:
-                    // merging that old text would revert what came after. Look again now.
-                    match crate::workspace::read_text(&self.layout, &path) {
-                        ReadOutcome::Text(now) if now == ours => self.on_saved(path, ours),
-                        ReadOutcome::Text(now) => self.on_file(path, ReadOutcome::Text(now)),
-                        other => self.on_file(path, other),
-                    }
-                    return;
-                }
                 self.on_saved(path, ours);
             }
             ReadOutcome::Skipped(why) => {
@@ -104,11 +99,14 @@ impl Core {
         }
     }
 
-    fn wrote_recently(&self, path: &RelPath, text: &str) -> bool {
-        let hash = blake3::hash(text.as_bytes());
-        self.recent_writes
-            .get(path)
-            .is_some_and(|r| r.iter().any(|h| h == hash.as_bytes()))
+    /// A read from the watcher or a scan. One made before our latest write of the file is stale:
+    /// merging that old text would revert what the write brought, so the file is read again now.
+    fn on_read(&mut self, path: RelPath, outcome: ReadOutcome, read_at: std::time::Instant) {
+        if self.written_at.get(&path).is_some_and(|w| read_at < *w) {
+            let fresh = crate::workspace::read_text(&self.layout, &path);
+            return self.on_file(path, fresh);
+        }
+        self.on_file(path, outcome);
     }
 
     fn may_edit_locally(&self, path: &RelPath) -> bool {
@@ -121,6 +119,11 @@ impl Core {
 
     /// A save on disk: rebase the user's change (base → ours) onto the live text.
     fn on_saved(&mut self, path: RelPath, ours: String) {
+        if self.intended.get(&path).is_some_and(|h| *h == text_hash(&ours)) && self.disk_base.get(&path) != Some(&ours)
+        {
+            // Our own write, made just before a crash and never confirmed: it is the base now.
+            self.set_disk_base(&path, ours.clone());
+        }
         let base = self.disk_base.get(&path).cloned();
         if base.as_deref() == Some(ours.as_str()) {
             return;
@@ -171,17 +174,14 @@ impl Core {
         match res {
             WriteResult::Written(path, text) => {
                 self.writing.remove(&path);
-                let recent = self.recent_writes.entry(path.clone()).or_default();
-                recent.push_back(*blake3::hash(text.as_bytes()).as_bytes());
-                if recent.len() > RECENT_WRITES {
-                    recent.pop_front();
-                }
+                self.written_at.insert(path.clone(), std::time::Instant::now());
                 let _ = self.out.events.send(Event::FileWritten { path: path.to_string() });
                 self.set_disk_base(&path, text);
                 self.write_out(&path);
             }
             WriteResult::Removed(path) => {
                 self.writing.remove(&path);
+                self.written_at.insert(path.clone(), std::time::Instant::now());
                 let _ = self.out.events.send(Event::FileWritten { path: path.to_string() });
                 self.disk_base.remove(&path);
                 if let Err(e) = self.store.remove_disk_base(path.as_str()) {
@@ -225,6 +225,13 @@ impl Core {
             WriteCmd::Write { text, .. } => Some(text.clone()),
             WriteCmd::Remove { .. } => None,
         };
+        if let Some(text) = &target {
+            let hash = text_hash(text);
+            if let Err(e) = self.store.set_disk_base(&format!("{INTENT}{path}"), &hash) {
+                tracing::warn!(path = %path, error = %e, "could not record a write before making it");
+            }
+            self.intended.insert(path.clone(), hash);
+        }
         if self.out.writer.send(cmd).is_ok() {
             self.writing.insert(path.clone(), target);
         }

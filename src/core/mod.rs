@@ -38,11 +38,11 @@ const MAX_BATCH: usize = 1024;
 #[derive(Debug)]
 pub enum DiskEvent {
     /// The file was (re)read after a change.
-    Changed(RelPath, ReadOutcome),
-    /// The file is gone.
-    Removed(RelPath),
+    Changed(RelPath, ReadOutcome, std::time::Instant),
+    /// The file is gone (as seen at that instant).
+    Removed(RelPath, std::time::Instant),
     /// A full rescan (at start, and after a watcher overflow).
-    Rescan(Scan),
+    Rescan(Scan, std::time::Instant),
     /// The workspace folder itself vanished: stop syncing it, delete nothing.
     RootMissing,
 }
@@ -227,7 +227,11 @@ pub struct Core {
     quarantined: usize,
     since_compact: HashMap<DocId, u64>,
     chat_seen: std::collections::HashSet<String>,
-    recent_writes: HashMap<RelPath, std::collections::VecDeque<[u8; 32]>>,
+    /// When each file was last written by us, to tell a read made before it (stale) from a save.
+    written_at: HashMap<RelPath, std::time::Instant>,
+    /// Hash (hex) of the text last sent to the writer per file, kept in the store before the
+    /// write, so a write that landed just before a crash is recognised as ours at restart.
+    intended: HashMap<RelPath, String>,
     // The batch being built: written to the store before anything below happens.
     batch: Batch,
 }
@@ -272,11 +276,14 @@ impl Core {
                 }
             }
         }
-        let disk_base = store
-            .disk_bases()?
-            .into_iter()
-            .filter_map(|(p, t)| Some((RelPath::new(&p).ok()?, t)))
-            .collect();
+        let mut disk_base = HashMap::new();
+        let mut intended = HashMap::new();
+        for (p, t) in store.disk_bases()? {
+            match p.strip_prefix(disk::INTENT) {
+                Some(p) => intended.extend(RelPath::new(p).ok().map(|p| (p, t))),
+                None => disk_base.extend(RelPath::new(&p).ok().map(|p| (p, t))),
+            }
+        }
         let mut core = Core {
             me,
             name,
@@ -292,7 +299,8 @@ impl Core {
             quarantined,
             since_compact: HashMap::new(),
             chat_seen: Default::default(),
-            recent_writes: HashMap::new(),
+            written_at: HashMap::new(),
+            intended,
             batch: Batch::default(),
         };
         core.refresh_members();
