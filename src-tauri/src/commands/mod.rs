@@ -1,0 +1,6 @@
+//! Tauri commands, grouped by concern. Each takes the node from state, calls it, maps the error.
+
+pub mod docs;
+pub mod presence;
+pub mod review;
+pub mod workspace;

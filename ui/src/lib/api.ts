@@ -1,0 +1,36 @@
+// Typed wrappers over the Tauri commands in src-tauri/src/commands/.
+
+import { invoke } from "@tauri-apps/api/core";
+import type { ChatMessage, CommandError, CommentKind, Role, Status, Thread } from "./types";
+
+export const api = {
+  startupDir: () => invoke<string | null>("startup_dir"),
+  openWorkspace: (path: string) => invoke<Status>("open_workspace", { path }),
+  initWorkspace: (path: string) => invoke<Status>("init_workspace", { path }),
+  joinWorkspace: (code: string, path: string, name: string) =>
+    invoke<Status>("join_workspace", { code, path, name }),
+  closeWorkspace: () => invoke<void>("close_workspace"),
+  status: () => invoke<Status>("status"),
+  invite: (role: Role, ttlSecs: number) => invoke<string>("invite", { role, ttlSecs }),
+  readFile: (path: string) => invoke<string>("read_file", { path }),
+  writeFile: (path: string, text: string) => invoke<void>("write_file", { path, text }),
+  comments: () => invoke<Thread[]>("comments"),
+  addComment: (file: string, line: number, kind: CommentKind, body: string) =>
+    invoke<string>("add_comment", { file, line, kind, body }),
+  chatSend: (text: string) => invoke<void>("chat_send", { text }),
+  chatLog: () => invoke<ChatMessage[]>("chat_log"),
+  setOpenFile: (path: string | null) => invoke<void>("set_open_file", { path }),
+};
+
+/** Whether a rejected command carried the shell's `{code, message}` error. */
+export function isCommandError(e: unknown): e is CommandError {
+  return typeof e === "object" && e !== null && "code" in e && "message" in e;
+}
+
+/** Plain words for any rejection. */
+export function errorText(e: unknown): string {
+  if (isCommandError(e)) return e.message;
+  if (e instanceof Error) return e.message;
+  if (typeof e === "string") return e;
+  return "something went wrong: " + JSON.stringify(e);
+}

@@ -1,0 +1,116 @@
+// Glue between the shell and the stores: runs commands, applies the effects of engine events.
+
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { get } from "svelte/store";
+import { api, errorText } from "./api";
+import {
+  activeFile,
+  chat,
+  closeFile,
+  comments,
+  lastConnectionError,
+  mergeChat,
+  openFiles,
+  recent,
+  reduceEvent,
+  reloadRequest,
+  showError,
+  showInfo,
+  status,
+  type Effect,
+} from "./stores";
+import type { EngineEvent, Status } from "./types";
+
+let reloads = 0;
+
+export async function refreshStatus(): Promise<void> {
+  try {
+    status.set(await api.status());
+  } catch (e) {
+    showError("Could not read the workspace status: " + errorText(e));
+  }
+}
+
+export async function refreshComments(): Promise<void> {
+  try {
+    comments.set(await api.comments());
+  } catch (e) {
+    showError("Could not load comments: " + errorText(e));
+  }
+}
+
+export async function refreshChat(): Promise<void> {
+  try {
+    const log = await api.chatLog();
+    chat.update((c) => mergeChat(c, log));
+  } catch (e) {
+    showError("Could not load the chat: " + errorText(e));
+  }
+}
+
+function apply(effect: Effect): void {
+  switch (effect.kind) {
+    case "refresh_status":
+      void refreshStatus();
+      break;
+    case "refresh_comments":
+      void refreshComments();
+      break;
+    case "refresh_chat":
+      void refreshChat();
+      break;
+    case "chat":
+      chat.update((c) => mergeChat(c, [effect.message]));
+      break;
+    case "reload_file":
+      reloadRequest.set({ path: effect.path, n: ++reloads });
+      break;
+    case "close_file":
+      closeFile(effect.path);
+      break;
+    case "connection_error":
+      lastConnectionError.set(effect.text || null);
+      break;
+    case "error":
+      showError(effect.text);
+      break;
+    case "info":
+      showInfo(effect.text);
+      break;
+  }
+}
+
+export function handleEvent(ev: EngineEvent): void {
+  if (!get(status)) return;
+  for (const effect of reduceEvent(ev, get(openFiles))) apply(effect);
+}
+
+/** Starts forwarding `engine` events into the stores. */
+export function listenToEngine(): Promise<UnlistenFn> {
+  return listen<EngineEvent>("engine", (e) => handleEvent(e.payload));
+}
+
+/** Shows a workspace that a command just opened. */
+export function enterWorkspace(s: Status): void {
+  recent.add(s.root);
+  openFiles.set([]);
+  activeFile.set(null);
+  chat.set([]);
+  comments.set([]);
+  lastConnectionError.set(null);
+  status.set(s);
+  void refreshComments();
+  void refreshChat();
+}
+
+export async function leaveWorkspace(): Promise<void> {
+  try {
+    await api.closeWorkspace();
+  } catch (e) {
+    showError("Could not stop the peer cleanly: " + errorText(e));
+  }
+  status.set(null);
+  lastConnectionError.set(null);
+  openFiles.set([]);
+  activeFile.set(null);
+}
