@@ -620,6 +620,29 @@ impl Node {
         Ack(rx)
     }
 
+    /// What a local replica (the desktop app's editor) holding state vector `sv` misses of a
+    /// document, as a Yjs v1 update; an empty `sv` gives the whole document.
+    pub async fn doc_diff(&self, doc: &str, sv: Vec<u8>) -> Result<Vec<u8>, Error> {
+        let id = crate::docs::DocId::parse(doc).ok_or_else(|| Error::Refused(format!("no such document {doc:?}")))?;
+        self.ask(|reply| Cmd::DocDiff { id, sv, reply })
+            .await?
+            .map_err(Error::Refused)
+    }
+
+    /// Applies a Yjs v1 update made by a local replica, whose inserts must use a client id from
+    /// [`Node::new_client_id`]; returns once stored (then it is published and written to disk).
+    pub async fn apply_local_update(&self, doc: &str, update: Vec<u8>) -> Result<(), Error> {
+        let id = crate::docs::DocId::parse(doc).ok_or_else(|| Error::Refused(format!("no such document {doc:?}")))?;
+        self.ask(|reply| Cmd::ApplyLocal { id, update, reply })
+            .await?
+            .map_err(Error::Refused)
+    }
+
+    /// A yrs/Yjs client id for a new local replica of this peer (one per editor session).
+    pub async fn new_client_id(&self) -> Result<u64, Error> {
+        self.ask(|reply| Cmd::NewClientId { reply }).await
+    }
+
     /// A file's current text (None if there is no such live file).
     pub async fn text(&self, path: &str) -> Result<Option<String>, Error> {
         let path = RelPath::new(path)?;

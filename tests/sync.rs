@@ -255,3 +255,67 @@ async fn the_update_log_is_compacted_and_a_restart_restores_from_the_snapshot() 
         );
     }
 }
+
+/// The desktop editor keeps its own Yjs replica of a file: it loads the document as an update,
+/// sends its edits as updates under its own client id, and catches up on remote edits by state
+/// vector — while updates under someone else's client id are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_editor_replica_exchanges_yjs_updates_with_the_engine() {
+    use yrs::updates::decoder::Decode;
+    use yrs::updates::encoder::Encode;
+    use yrs::{GetString, ReadTxn, Text, Transact};
+    let alice = owner(&[("doc.md", "hello\n")]).await;
+    let bob = joined(&alice, "bob").await;
+    converged(&[&alice, &bob]).await;
+
+    let replica = yrs::Doc::with_client_id(alice.node.new_client_id().await.unwrap());
+    let content = replica.get_or_insert_text("content");
+    let full = alice.node.doc_diff("f:doc.md", Vec::new()).await.unwrap();
+    replica
+        .transact_mut()
+        .apply_update(yrs::Update::decode_v1(&full).unwrap())
+        .unwrap();
+    assert_eq!(content.get_string(&replica.transact()), "hello\n");
+
+    let before = replica.transact().state_vector();
+    content.insert(&mut replica.transact_mut(), 6, "from the editor\n");
+    let update = replica.transact().encode_diff_v1(&before);
+    alice.node.apply_local_update("f:doc.md", update).await.unwrap();
+    wait_for(&[&bob.node], "bob's disk has the editor's line", || async {
+        bob.read("doc.md").as_deref() == Some("hello\nfrom the editor\n")
+    })
+    .await;
+
+    bob.node
+        .set_text("doc.md", "hello\nfrom the editor\nand from bob\n")
+        .await
+        .unwrap();
+    wait_for(&[&alice.node], "alice has bob's line", || async {
+        alice
+            .node
+            .text("doc.md")
+            .await
+            .unwrap()
+            .is_some_and(|t| t.contains("and from bob"))
+    })
+    .await;
+    let sv = replica.transact().state_vector().encode_v1();
+    let diff = alice.node.doc_diff("f:doc.md", sv).await.unwrap();
+    replica
+        .transact_mut()
+        .apply_update(yrs::Update::decode_v1(&diff).unwrap())
+        .unwrap();
+    assert_eq!(
+        content.get_string(&replica.transact()),
+        "hello\nfrom the editor\nand from bob\n"
+    );
+
+    let impostor = yrs::Doc::with_client_id(tandem::docs::client_id_for(&bob.node.peer_id(), 3));
+    let text = impostor.get_or_insert_text("content");
+    text.insert(&mut impostor.transact_mut(), 0, "not mine");
+    let forged = impostor
+        .transact()
+        .encode_state_as_update_v1(&yrs::StateVector::default());
+    let err = alice.node.apply_local_update("f:doc.md", forged).await.unwrap_err();
+    assert!(err.to_string().contains("refused"), "{err}");
+}

@@ -170,6 +170,20 @@ pub enum Cmd {
         splices: Vec<crate::merge::Splice>,
         reply: oneshot::Sender<Result<(), String>>,
     },
+    /// A Yjs v1 update that brings a replica holding state vector `sv` (empty: nothing) up to date.
+    DocDiff {
+        id: DocId,
+        sv: Vec<u8>,
+        reply: oneshot::Sender<Result<Vec<u8>, String>>,
+    },
+    /// A Yjs v1 update made by a local replica (the desktop app's editor), acknowledged once stored.
+    ApplyLocal {
+        id: DocId,
+        update: Vec<u8>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    /// A fresh yrs client id for a local replica of this peer.
+    NewClientId { reply: oneshot::Sender<u64> },
     /// Read a file's current text.
     GetText {
         path: RelPath,
@@ -422,6 +436,24 @@ impl Core {
                 self.on_edit(path, splices, reply)
             }
             Cmd::Edit { path, splices, reply } => self.on_edit(path, splices, reply),
+            Cmd::DocDiff { id, sv, reply } => {
+                let vector = crate::wire::DocVector {
+                    doc: id.to_string(),
+                    sv,
+                    ds: Vec::new(),
+                };
+                let diff = self.docs.missing(&id, Some(&vector)).unwrap_or_else(|| vec![0, 0]);
+                let _ = reply.send(Ok(diff));
+            }
+            Cmd::ApplyLocal { id, update, reply } => match self.on_apply_local(id, update) {
+                Ok(()) => self.batch.acks.push(reply),
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
+            Cmd::NewClientId { reply } => {
+                let _ = reply.send(self.new_client_id());
+            }
             Cmd::GetText { path, reply } => {
                 let _ = reply.send(self.docs.live_text(&path));
             }
@@ -624,6 +656,72 @@ impl Core {
 
     fn my_role(&self) -> Option<Role> {
         self.trust.role_of(&self.me)
+    }
+
+    /// A slot for a new local replica's client id, persisted so no two sessions ever share one.
+    fn new_client_id(&mut self) -> u64 {
+        let last = self
+            .store
+            .meta_get("replica_slot")
+            .ok()
+            .flatten()
+            .and_then(|b| <[u8; 2]>::try_from(b.as_slice()).ok())
+            .map(u16::from_be_bytes)
+            .unwrap_or(0);
+        // Slot 0 is the engine's own; wrap past the end, skipping it.
+        let next = last.checked_add(1).unwrap_or(1).max(1);
+        if let Err(e) = self.store.meta_set("replica_slot", &next.to_be_bytes()) {
+            tracing::warn!(error = %e, "could not record a replica slot");
+        }
+        crate::docs::client_id_for(&self.me, next)
+    }
+
+    /// An update from a local replica: every item it inserts must be this peer's (any slot), and
+    /// this peer must be allowed to change the document.
+    fn on_apply_local(&mut self, id: DocId, update: Vec<u8>) -> Result<(), String> {
+        let me = crate::docs::peer_tag(&self.me);
+        let may = match (&id, self.my_role()) {
+            (DocId::File(_), Some(r)) => r.can_edit(),
+            (DocId::Review | DocId::Chat, Some(_)) => true,
+            (DocId::Members, Some(r)) => r.can_manage(),
+            (_, None) => false,
+        };
+        if !may {
+            return Err(format!("this peer's role does not allow changing {id}"));
+        }
+        let existed = match &id {
+            DocId::File(p) => self.docs.is_live(p),
+            _ => true,
+        };
+        let own = |c: u64| crate::docs::tag_of_client(c) == Some(me);
+        let changed = self
+            .docs
+            .apply_remote(&id, &update, !matches!(id, DocId::Review | DocId::Chat), &own);
+        match changed {
+            Ok(false) => Ok(()),
+            Ok(true) => {
+                if let DocId::File(path) = &id {
+                    if !existed && self.docs.is_live(path) {
+                        self.batch.events.push(Event::FileCreated {
+                            path: path.to_string(),
+                            origin: Origin::Local,
+                        });
+                    }
+                    self.batch.dirty.insert(path.clone());
+                    self.batch.events.push(Event::FileChanged {
+                        path: path.to_string(),
+                        origin: Origin::Local,
+                    });
+                }
+                self.local_change(id, update);
+                Ok(())
+            }
+            Err(crate::docs::ApplyError::Poisoned(why)) => {
+                self.reload(&id);
+                Err(format!("the update was refused: {why}"))
+            }
+            Err(e) => Err(format!("the update was refused: {e}")),
+        }
     }
 
     fn on_edit(
