@@ -122,6 +122,17 @@ pub struct DocSet {
     texts: RefCell<HashMap<RelPath, CachedText>>,
 }
 
+impl CachedText {
+    fn read(doc: &Doc) -> CachedText {
+        let txn = doc.transact();
+        let text = txn.get_text(CONTENT).map(|t| t.get_string(&txn)).unwrap_or_default();
+        CachedText {
+            ascii: text.is_ascii(),
+            text: Some(text),
+        }
+    }
+}
+
 struct CachedText {
     /// The text, when known; an ASCII file's edits only drop it (rebuilt when next read).
     text: Option<String>,
@@ -254,17 +265,9 @@ impl DocSet {
 
     fn with_text<R>(&self, path: &RelPath, doc: &Doc, f: impl FnOnce(&mut CachedText) -> R) -> R {
         let mut texts = self.texts.borrow_mut();
-        let cached = texts.entry(path.clone()).or_insert_with(|| {
-            let txn = doc.transact();
-            let text = txn.get_text(CONTENT).map(|t| t.get_string(&txn)).unwrap_or_default();
-            CachedText {
-                ascii: text.is_ascii(),
-                text: Some(text),
-            }
-        });
+        let cached = texts.entry(path.clone()).or_insert_with(|| CachedText::read(doc));
         if cached.text.is_none() {
-            let txn = doc.transact();
-            cached.text = Some(txn.get_text(CONTENT).map(|t| t.get_string(&txn)).unwrap_or_default());
+            *cached = CachedText::read(doc);
         }
         f(cached)
     }
@@ -301,14 +304,7 @@ impl DocSet {
         let text = doc.get_or_insert_text(CONTENT);
         let meta = doc.get_or_insert_map(META);
         let mut texts = self.texts.borrow_mut();
-        let cached = texts.entry(path.clone()).or_insert_with(|| {
-            let txn = doc.transact();
-            let text = txn.get_text(CONTENT).map(|t| t.get_string(&txn)).unwrap_or_default();
-            CachedText {
-                ascii: text.is_ascii(),
-                text: Some(text),
-            }
-        });
+        let cached = texts.entry(path.clone()).or_insert_with(|| CachedText::read(doc));
         let mut txn = doc.transact_mut();
         let was_deleted = is_deleted(&txn);
         if was_deleted {

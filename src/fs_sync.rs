@@ -14,8 +14,9 @@ use tokio::sync::mpsc;
 /// Shortest time between two writes of the same file.
 const WRITE_EVERY: Duration = Duration::from_millis(20);
 
-/// How long the watcher waits for a burst of events to settle.
-pub const DEBOUNCE: Duration = Duration::from_millis(50);
+/// How long the watcher waits for a burst of events to settle (long enough that a program
+/// writing a file in place is rarely caught between truncating and writing it).
+pub const DEBOUNCE: Duration = Duration::from_millis(100);
 
 /// Keeps the watcher alive; dropping it stops watching.
 pub struct Watcher {

@@ -623,7 +623,7 @@ impl Node {
     /// What a local replica (the desktop app's editor) holding state vector `sv` misses of a
     /// document, as a Yjs v1 update; an empty `sv` gives the whole document.
     pub async fn doc_diff(&self, doc: &str, sv: Vec<u8>) -> Result<Vec<u8>, Error> {
-        let id = crate::docs::DocId::parse(doc).ok_or_else(|| Error::Refused(format!("no such document {doc:?}")))?;
+        let id = doc_id(doc)?;
         self.ask(|reply| Cmd::DocDiff { id, sv, reply })
             .await?
             .map_err(Error::Refused)
@@ -632,7 +632,7 @@ impl Node {
     /// Applies a Yjs v1 update made by a local replica, whose inserts must use a client id from
     /// [`Node::new_client_id`]; returns once stored (then it is published and written to disk).
     pub async fn apply_local_update(&self, doc: &str, update: Vec<u8>) -> Result<(), Error> {
-        let id = crate::docs::DocId::parse(doc).ok_or_else(|| Error::Refused(format!("no such document {doc:?}")))?;
+        let id = doc_id(doc)?;
         self.ask(|reply| Cmd::ApplyLocal { id, update, reply })
             .await?
             .map_err(Error::Refused)
@@ -806,6 +806,10 @@ fn meta_array<const N: usize>(store: &Store, key: &str) -> Result<[u8; N], Error
         .meta_get(key)?
         .and_then(|v| <[u8; N]>::try_from(v.as_slice()).ok())
         .ok_or_else(|| Error::Settings(format!("{key} missing")))
+}
+
+fn doc_id(doc: &str) -> Result<crate::docs::DocId, Error> {
+    crate::docs::DocId::parse(doc).ok_or_else(|| Error::Refused(format!("no such document {doc:?}")))
 }
 
 /// Lowercase hex of bytes.

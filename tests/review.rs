@@ -62,7 +62,9 @@ async fn a_comment_follows_its_code_when_lines_move_above_it_on_another_peer() {
     .await;
 
     let forty: String = (0..40).map(|i| format!("// new line {i}\n")).collect();
-    bob.write("src/lib.rs", &format!("{forty}fn b() {{}}\nfn c() {{}}\nfn d() {{}}\n")); // +40 lines, -1 line
+    // Saved the way editors save (temp file + rename), so the watcher never sees it half-written.
+    let moved = format!("{forty}fn b() {{}}\nfn c() {{}}\nfn d() {{}}\n"); // +40 lines, -1 line
+    atomic_save(&bob.path("src/lib.rs"), &moved);
     wait_for(&[&alice.node], "the comment moved to line 42 on alice", || async {
         let t = thread(&alice.node, &id).await;
         if std::env::var("DEBUG_T").is_ok() {
@@ -85,7 +87,7 @@ async fn deleting_the_commented_code_keeps_the_thread_as_outdated() {
         .comment("src/lib.rs", 2, 3, CommentKind::Issue, "these two", None)
         .await
         .unwrap();
-    bob.write("src/lib.rs", "fn a() {}\nfn d() {}\n");
+    atomic_save(&bob.path("src/lib.rs"), "fn a() {}\nfn d() {}\n");
     wait_for(&[&alice.node], "the thread is outdated, still listed", || async {
         thread(&alice.node, &id)
             .await
