@@ -14,6 +14,13 @@ export const api = {
   invite: (role: Role, ttlSecs: number) => invoke<string>("invite", { role, ttlSecs }),
   readFile: (path: string) => invoke<string>("read_file", { path }),
   writeFile: (path: string, text: string) => invoke<void>("write_file", { path, text }),
+  newClientId: () => invoke<number>("new_client_id"),
+  /** Raw bytes: the shell answers with a `tauri::ipc::Response`. */
+  docDiff: async (doc: string, sv: Uint8Array) =>
+    new Uint8Array(await invoke<ArrayBuffer>("doc_diff", { doc, sv: Array.from(sv) })),
+  /** The update goes as the raw body, the document id in a header (percent-encoded: ASCII only). */
+  applyUpdate: (doc: string, update: Uint8Array) =>
+    invoke<void>("apply_update", update, { headers: { "Tandem-Doc": encodeURIComponent(doc) } }),
   comments: () => invoke<Thread[]>("comments"),
   addComment: (file: string, line: number, kind: CommentKind, body: string) =>
     invoke<string>("add_comment", { file, line, kind, body }),

@@ -3,6 +3,7 @@
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { get } from "svelte/store";
 import { api, errorText } from "./api";
+import { catchUp, closeAllDocs } from "./docs";
 import {
   activeFile,
   chat,
@@ -13,15 +14,12 @@ import {
   openFiles,
   recent,
   reduceEvent,
-  reloadRequest,
   showError,
   showInfo,
   status,
   type Effect,
 } from "./stores";
 import type { EngineEvent, Status } from "./types";
-
-let reloads = 0;
 
 export async function refreshStatus(): Promise<void> {
   try {
@@ -63,7 +61,7 @@ function apply(effect: Effect): void {
       chat.update((c) => mergeChat(c, [effect.message]));
       break;
     case "reload_file":
-      reloadRequest.set({ path: effect.path, n: ++reloads });
+      catchUp(effect.path);
       break;
     case "close_file":
       closeFile(effect.path);
@@ -104,6 +102,7 @@ export function enterWorkspace(s: Status): void {
 }
 
 export async function leaveWorkspace(): Promise<void> {
+  await closeAllDocs(); // edits still queued reach the engine before it stops
   try {
     await api.closeWorkspace();
   } catch (e) {

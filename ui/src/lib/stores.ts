@@ -70,8 +70,6 @@ export const activeFile = writable<string | null>(null);
 export const cursorLine = writable<number>(1);
 /** The latest failed connection (strangers found on the LAN fail too): shown by the indicator, not as a popup. */
 export const lastConnectionError = writable<string | null>(null);
-/** Bumped when the active file changed elsewhere and the editor must re-read it. */
-export const reloadRequest = writable<{ path: string; n: number } | null>(null);
 
 // ---- Errors and notices, shown in the window ----
 
