@@ -342,11 +342,52 @@ fn comments_reviews_and_chat_from_the_command_line_with_json_listings() {
     assert_eq!(reviews[0]["outcome"], "approved");
     assert_eq!(reviews[0]["files"][0], "main.rs");
 
+    // A follower prints each message as it arrives, one JSON object a line.
+    let mut follower = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["-C", ws, "chat", "log", "--follow", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let stdout = follower.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(l);
+        }
+    });
+    let start = Instant::now();
+    // It subscribes on its own schedule: say something until it shows it has heard.
+    'subscribed: for i in 0.. {
+        assert!(start.elapsed() < DEADLINE, "the follower never printed a message");
+        ok(&["-C", ws, "chat", "send", &format!("ping {i}")]);
+        while let Ok(l) = lines.recv_timeout(std::time::Duration::from_millis(200)) {
+            if l.contains("ping") && !l.starts_with('[') {
+                break 'subscribed;
+            }
+        }
+    }
     ok(&["-C", ws, "chat", "send", "hello @bob"]);
+    let line = loop {
+        let l = lines
+            .recv_timeout(DEADLINE)
+            .expect("the follower prints the new message");
+        if l.contains("hello @bob") {
+            break l;
+        }
+    };
+    let _ = follower.kill();
+    let _ = follower.wait();
+    let msg: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(msg["author_name"], "alice");
     let log: serde_json::Value = serde_json::from_str(&ok(&["-C", ws, "chat", "log", "--json"])).unwrap();
-    assert_eq!(log[0]["text"], "hello @bob");
-    assert_eq!(log[0]["mentions"][0], "bob");
-    assert_eq!(log[0]["author_name"], "alice");
+    let hello = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["text"] == "hello @bob")
+        .unwrap();
+    assert_eq!(hello["mentions"][0], "bob");
+    assert_eq!(hello["author_name"], "alice");
 }
 
 #[test]
@@ -434,4 +475,28 @@ fn agent_run_of_a_failing_command_shows_failed_with_its_exit_code_everywhere() {
         "{texts:?}"
     );
     assert!(texts.iter().any(|t| t.contains("bob joined as editor")), "{texts:?}");
+
+    // `top` redraws in place until interrupted: one screen holds peers, agents and alerts.
+    let mut top = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["-C", ws, "top"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut screen = String::new();
+    let mut out = top.stdout.take().unwrap();
+    let mut buf = [0u8; 4096];
+    let start = Instant::now();
+    while !(screen.contains("ALERTS") && screen.contains("bob")) {
+        use std::io::Read;
+        assert!(start.elapsed() < DEADLINE, "top never showed bob: {screen}");
+        let n = out.read(&mut buf).unwrap();
+        assert!(n > 0, "top ended early: {screen}");
+        screen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    let _ = top.kill();
+    let _ = top.wait();
+    assert!(
+        screen.contains("tandem top") && screen.contains("AGENTS") && screen.contains("ci"),
+        "{screen}"
+    );
 }
