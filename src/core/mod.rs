@@ -27,7 +27,8 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 /// (measured: 4M levels of nested arrays, an 8 MiB update, decode and drop within 4 GiB). It is
 /// address space, not memory: only the pages a hostile update touches become resident.
 const CORE_STACK_BYTES: usize = 4 << 30;
-/// Fallback where the system refuses that much address space; updates are then capped lower.
+/// Fallback where the system refuses that much address space. It holds about a million nesting
+/// levels (a 2 MiB update), not the full 8 MiB cap: such a system is warned at start (SECURITY.md).
 const CORE_STACK_FALLBACK: usize = 512 << 20;
 /// Updates per document after which its log is folded into a snapshot.
 const COMPACT_AFTER: u64 = 1000;
@@ -358,7 +359,7 @@ impl Core {
         let handle = match start(CORE_STACK_BYTES) {
             Ok(h) => h,
             Err(e) => {
-                tracing::warn!(error = %e, "no address space for the core's full stack; using a smaller one");
+                tracing::warn!(error = %e, "no address space for the core's full stack; using a smaller one: a hostile deeply nested update could now abort this peer");
                 start(CORE_STACK_FALLBACK).map_err(|e| crate::Error::io("could not start the core", e))?
             }
         };
