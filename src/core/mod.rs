@@ -580,7 +580,10 @@ impl Core {
         for path in batch.dirty {
             self.write_out(&path);
         }
-        for ev in batch.events {
+        // A burst of keystrokes in one file is one change to tell about, not hundreds.
+        let mut events = batch.events;
+        events.dedup();
+        for ev in events {
             let _ = self.out.events.send(ev);
         }
         if batch.touched.contains(&DocId::Review) {
