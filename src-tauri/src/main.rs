@@ -55,6 +55,8 @@ fn main() {
             commands::review::chat_send,
             commands::review::chat_log,
             commands::presence::set_open_file,
+            commands::presence::set_cursor,
+            commands::presence::live_view,
         ])
         .build(tauri::generate_context!());
     let app = match app {

@@ -1,7 +1,7 @@
 // Typed wrappers over the Tauri commands in src-tauri/src/commands/.
 
 import { invoke } from "@tauri-apps/api/core";
-import type { ChatMessage, CommandError, CommentKind, Role, Status, Thread } from "./types";
+import type { ChatMessage, CommandError, CommentKind, LiveView, Role, Status, Thread } from "./types";
 
 export const api = {
   startupDir: () => invoke<string | null>("startup_dir"),
@@ -27,6 +27,10 @@ export const api = {
   chatSend: (text: string) => invoke<void>("chat_send", { text }),
   chatLog: () => invoke<ChatMessage[]>("chat_log"),
   setOpenFile: (path: string | null) => invoke<void>("set_open_file", { path }),
+  /** Our selection in `file`, as Yjs v1-encoded relative positions (small: JSON arrays). */
+  setCursor: (file: string, anchor: Uint8Array, head: Uint8Array) =>
+    invoke<void>("set_cursor", { file, anchor: Array.from(anchor), head: Array.from(head) }),
+  liveView: () => invoke<LiveView>("live_view"),
 };
 
 /** Whether a rejected command carried the shell's `{code, message}` error. */

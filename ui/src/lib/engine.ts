@@ -4,11 +4,16 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { get } from "svelte/store";
 import { api, errorText } from "./api";
 import { catchUp, closeAllDocs } from "./docs";
+import { notFollowing, reduceFollow, type FollowAction } from "./follow";
 import {
   activeFile,
   chat,
   closeFile,
   comments,
+  following,
+  livePeers,
+  openFile,
+  revealCursor,
   lastConnectionError,
   mergeChat,
   openFiles,
@@ -44,6 +49,52 @@ export async function refreshChat(): Promise<void> {
   } catch (e) {
     showError("Could not load the chat: " + errorText(e));
   }
+}
+
+let liveFailing = false;
+let revealSeq = 0;
+
+/** Reads every peer's presence and cursor; the editor and the follow mode act on it. */
+export async function refreshLive(): Promise<void> {
+  try {
+    const view = await api.liveView();
+    liveFailing = false;
+    if (!get(status)) return;
+    livePeers.set(view.peers);
+    dispatchFollow({ kind: "live", peers: view.peers });
+  } catch (e) {
+    // Polled twice a second: say it once per failure streak.
+    if (!liveFailing) showError("Could not read where teammates are: " + errorText(e));
+    liveFailing = true;
+  }
+}
+
+/** Runs the follow reducer and applies its effects. */
+export function dispatchFollow(action: FollowAction): void {
+  const { state, effects } = reduceFollow(get(following), action);
+  following.set(state);
+  for (const fx of effects) {
+    switch (fx.kind) {
+      case "open_file":
+        openFile(fx.path);
+        break;
+      case "reveal":
+        revealCursor.set({ path: fx.path, head: fx.head, seq: ++revealSeq });
+        break;
+      case "info":
+        showInfo(fx.text);
+        break;
+    }
+  }
+}
+
+export function followPeer(peer: string, name: string): void {
+  dispatchFollow({ kind: "follow", peer, name });
+  void refreshLive();
+}
+
+export function stopFollowing(): void {
+  dispatchFollow({ kind: "stop" });
 }
 
 function apply(effect: Effect): void {
@@ -96,6 +147,9 @@ export function enterWorkspace(s: Status): void {
   chat.set([]);
   comments.set([]);
   lastConnectionError.set(null);
+  livePeers.set([]);
+  following.set(notFollowing);
+  revealCursor.set(null);
   status.set(s);
   void refreshComments();
   void refreshChat();
@@ -110,6 +164,9 @@ export async function leaveWorkspace(): Promise<void> {
   }
   status.set(null);
   lastConnectionError.set(null);
+  livePeers.set([]);
+  following.set(notFollowing);
+  revealCursor.set(null);
   openFiles.set([]);
   activeFile.set(null);
 }

@@ -2,7 +2,8 @@
 // what an event means for them is decided by `reduceEvent`, a pure function that is unit-tested.
 
 import { get, writable, type Readable } from "svelte/store";
-import type { ChatMessage, EngineEvent, Peer, Role, Status, Thread } from "./types";
+import { notFollowing, type FollowState } from "./follow";
+import type { ChatMessage, EngineEvent, LivePeer, Peer, Role, Status, Thread } from "./types";
 
 // ---- Recent workspaces (localStorage) ----
 
@@ -68,6 +69,12 @@ export const openFiles = writable<string[]>([]);
 export const activeFile = writable<string | null>(null);
 /** 1-based line of the cursor in the active file. */
 export const cursorLine = writable<number>(1);
+/** Every peer's presence and cursor, from `live_view` (polled while the workspace is open). */
+export const livePeers = writable<LivePeer[]>([]);
+/** The teammate followed, if any. */
+export const following = writable<FollowState>(notFollowing);
+/** The followed teammate's caret to scroll into view (the editor of `path` acts on it). */
+export const revealCursor = writable<{ path: string; head: number[]; seq: number } | null>(null);
 /** The latest failed connection (strangers found on the LAN fail too): shown by the indicator, not as a popup. */
 export const lastConnectionError = writable<string | null>(null);
 

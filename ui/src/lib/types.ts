@@ -116,3 +116,29 @@ export interface CommandError {
   code: string;
   message: string;
 }
+
+/** A Yjs selection: v1-encoded relative positions (`Y.encodeRelativePosition`) as byte arrays. */
+export interface LiveCursor {
+  anchor: number[];
+  head: number[];
+}
+
+/** One peer in `live_view` (src/presence.rs `PeerView`). */
+export interface LivePeer {
+  id: string;
+  name: string;
+  colour: string;
+  status: PresenceStatus;
+  file: string | null;
+  cursor: LiveCursor | null;
+  last_seen: number;
+  me: boolean;
+}
+
+/** What `live_view` answers (src/node/live.rs `LiveView`); only the peers are used here. */
+export interface LiveView {
+  peers: LivePeer[];
+  agents: Agent[];
+  metrics: Record<string, unknown>;
+  alerts: unknown[];
+}
