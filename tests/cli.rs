@@ -46,14 +46,20 @@ fn spawn(args: &[&str]) -> (Serving, String) {
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let first = lines.next().expect("a first log line").unwrap();
-    // Keep draining stderr so the child never blocks on a full pipe.
-    let log = std::env::temp_dir().join(format!("tandem-child-{}.log", child.id()));
-    eprintln!("child log: {}", log.display());
+    // Keep draining stderr so the child never blocks on a full pipe; with CHILD_LOG set (say
+    // CHILD_LOG=tandem=debug), keep it in a file for a failing run.
+    let log =
+        std::env::var_os("CHILD_LOG").map(|_| std::env::temp_dir().join(format!("tandem-child-{}.log", child.id())));
+    if let Some(log) = &log {
+        eprintln!("child log: {}", log.display());
+    }
     std::thread::spawn(move || {
         use std::io::Write;
-        let mut f = std::fs::File::create(log).unwrap();
+        let mut file = log.and_then(|l| std::fs::File::create(l).ok());
         for l in lines.by_ref().map_while(Result::ok) {
-            let _ = writeln!(f, "{l}");
+            if let Some(f) = &mut file {
+                let _ = writeln!(f, "{l}");
+            }
         }
     });
     (Serving(child), first)
