@@ -72,6 +72,13 @@ pub enum Request {
         /// Thread (or reply) id.
         id: String,
     },
+    /// Change the text of one's own comment or reply.
+    CommentEdit {
+        /// Thread or reply id.
+        id: String,
+        /// The new text.
+        body: String,
+    },
     /// Every thread: `{"threads": [...]}`.
     Comments,
     /// Ask for a review: `{"id": ...}`.
@@ -266,6 +273,10 @@ async fn answer(node: &Node, req: Request) -> Result<serde_json::Value, String> 
                 other => return Err(format!("unknown action {other:?}: resolve, reopen, apply or delete")),
             };
             node.review(cmd).await.map_err(err)?;
+            Ok(serde_json::Value::Null)
+        }
+        Request::CommentEdit { id, body } => {
+            node.review(ReviewCmd::Edit { target: id, body }).await.map_err(err)?;
             Ok(serde_json::Value::Null)
         }
         Request::Comments => {

@@ -157,6 +157,13 @@ enum CommentCmd {
         /// Thread id.
         id: String,
     },
+    /// Change the text of your own comment or reply.
+    Edit {
+        /// Thread or reply id.
+        id: String,
+        /// The new text.
+        text: String,
+    },
     /// Delete your own comment or reply.
     Delete {
         /// Thread or reply id.

@@ -289,12 +289,13 @@ fn comments_reviews_and_chat_from_the_command_line_with_json_listings() {
         "comment",
         "add",
         "main.rs:2",
-        "call it start?",
+        "rename run?",
         "--kind",
         "question",
     ]);
     let id = id.trim();
     ok(&["-C", ws, "comment", "reply", id, "yes please"]);
+    ok(&["-C", ws, "comment", "edit", id, "call it start?"]);
     let sug = ok(&[
         "-C",
         ws,

@@ -81,6 +81,7 @@ pub async fn comment(layout: Layout, cmd: CommentCmd) -> Result<()> {
             },
             false,
         ),
+        CommentCmd::Edit { id, text } => (Request::CommentEdit { id, body: text }, false),
         CommentCmd::Delete { id } => (
             Request::CommentAct {
                 action: "delete".into(),
