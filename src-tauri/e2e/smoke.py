@@ -5,7 +5,9 @@ Usage: smoke.py APP WORKSPACE [DRIVER_URL]
 APP is the tandem-desktop binary, WORKSPACE a folder made with `tandem init` that holds src/main.rs.
 Opens WORKSPACE, checks the file tree and the editor, types a line and waits until it is on disk,
 and waits until `tandem status` (the CLI through the control socket) answers from the app's peer
-when TANDEM is set to the CLI binary.
+when TANDEM is set to the CLI binary. Then reviews in the editor: adds a comment from the side
+panel, opens its gutter marker, replies and resolves it in the popover; with TANDEM set, adds a
+suggestion through the CLI and applies it from its popover until the file on disk changes.
 """
 
 import json
@@ -80,6 +82,39 @@ def main():
             status = json.loads(out.stdout)
             assert status["root"] == workspace, status["root"]
             print(f"ok: tandem status answers from the app's peer ({status['peer_id'][:16]}…)")
+
+        def click(el):
+            call(base, "POST", f"{s}/element/{el[ELEMENT]}/click", {})
+
+        def typed(el, keys):
+            call(base, "POST", f"{s}/element/{el[ELEMENT]}/value", {"text": keys})
+
+        box = wait_for("the comment box", lambda: find_all('input[aria-label="Comment"]'))
+        typed(box[0], "looks wrong\ue007")  # Enter submits
+        marker = wait_for("a gutter marker", lambda: find_all(".cm-thread-marker"))
+        click(marker[0])
+        reply = wait_for("the thread popover", lambda: find_all('.popover input[aria-label="Reply"]'))
+        typed(reply[0], "agreed\ue007")
+        wait_for("the reply in the popover", lambda: any("agreed" in text(e) for e in find_all(".popover .reply")))
+        click(wait_for("the Resolve button", lambda: find_all(".popover .action-resolve"))[0])
+        wait_for("a dimmed marker", lambda: find_all(".cm-thread-marker.dimmed"))
+        print("ok: a comment got a gutter marker, a reply and was resolved from its popover")
+
+        if cli:
+            lines = open(path, encoding="utf-8").read().split("\n")
+            at = next(i for i, l in enumerate(lines) if "hello" in l) + 1
+            new = '    println!("applied");'
+            out = subprocess.run(
+                [cli, "comment", "add", "-C", workspace, f"src/main.rs:{at}", "say it", "--suggest", new],
+                capture_output=True, text=True, timeout=30,
+            )
+            if out.returncode != 0:
+                raise SystemExit(f"FAIL: tandem comment add: {out.stderr.strip()}")
+            live = wait_for("the suggestion's marker", lambda: find_all(".cm-thread-marker:not(.dimmed)"))
+            click(live[0])
+            click(wait_for("the Apply button", lambda: find_all(".popover .action-apply"))[0])
+            wait_for("the applied suggestion on disk", lambda: "applied" in open(path, encoding="utf-8").read())
+            print("ok: a suggestion from the CLI was applied from its popover")
         print("PASS")
     finally:
         call(base, "DELETE", s)

@@ -6,7 +6,7 @@ use serde::Serialize;
 #[derive(Debug, Serialize)]
 pub struct Error {
     /// Stable, snake_case: `not_a_workspace`, `no_workspace`, `already_running`, `join_failed`,
-    /// `refused`, `not_found`, `stopped`, `engine`.
+    /// `refused`, `invalid`, `not_found`, `stopped`, `engine`.
     pub code: &'static str,
     /// What happened and, when there is something to do, what to do.
     pub message: String,

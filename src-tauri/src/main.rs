@@ -52,11 +52,15 @@ fn main() {
             commands::docs::apply_update,
             commands::review::comments,
             commands::review::add_comment,
+            commands::review::reply_comment,
+            commands::review::comment_action,
             commands::review::chat_send,
             commands::review::chat_log,
             commands::presence::set_open_file,
             commands::presence::set_cursor,
             commands::presence::live_view,
+            commands::metrics::metrics_series,
+            commands::metrics::activity,
         ])
         .build(tauri::generate_context!());
     let app = match app {

@@ -1,7 +1,8 @@
 //! Comments and the team chat.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::state::AppState;
+use tandem::core::ReviewCmd;
 use tandem::review::{ChatMessage, CommentKind, Thread};
 use tauri::State;
 
@@ -28,11 +29,57 @@ pub async fn add_comment(
         .await?)
 }
 
+/// Replies in a thread; returns the reply's id.
+#[tauri::command]
+#[tracing::instrument(skip(state, body), err(Debug))]
+pub async fn reply_comment(state: State<'_, AppState>, thread: String, body: String) -> Result<String> {
+    let body = body.trim().to_string();
+    if body.is_empty() {
+        return Err(Error::new("invalid", "A reply needs some text."));
+    }
+    let id = tandem::review::new_id();
+    let cmd = ReviewCmd::Reply {
+        id: id.clone(),
+        thread,
+        body,
+    };
+    state.node().await?.review(cmd).await?;
+    Ok(id)
+}
+
+/// What can be done to a thread (or, for `delete`, to one's own comment or reply).
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommentAction {
+    Resolve,
+    Reopen,
+    Apply,
+    Delete,
+}
+
+impl CommentAction {
+    fn cmd(self, id: String) -> ReviewCmd {
+        match self {
+            CommentAction::Resolve => ReviewCmd::Resolve { thread: id },
+            CommentAction::Reopen => ReviewCmd::Reopen { thread: id },
+            CommentAction::Apply => ReviewCmd::Apply { thread: id },
+            CommentAction::Delete => ReviewCmd::Delete { target: id },
+        }
+    }
+}
+
+/// Resolves, reopens, applies (a suggestion) or deletes (one's own) a thread or reply by id.
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn comment_action(state: State<'_, AppState>, action: CommentAction, id: String) -> Result<()> {
+    Ok(state.node().await?.review(action.cmd(id)).await?)
+}
+
 /// Says something in the chat.
 #[tauri::command]
 #[tracing::instrument(skip(state, text), err(Debug))]
 pub async fn chat_send(state: State<'_, AppState>, text: String) -> Result<()> {
-    let cmd = tandem::core::ReviewCmd::Chat { text };
+    let cmd = ReviewCmd::Chat { text };
     Ok(state.node().await?.review(cmd).await?)
 }
 

@@ -1,7 +1,8 @@
 // Typed wrappers over the Tauri commands in src-tauri/src/commands/.
 
 import { invoke } from "@tauri-apps/api/core";
-import type { ChatMessage, CommandError, CommentKind, LiveView, Role, Status, Thread } from "./types";
+import type { ActivityItem, Metrics } from "./metrics";
+import type { ChatMessage, CommandError, CommentAction, CommentKind, LiveView, Role, Status, Thread } from "./types";
 
 export const api = {
   startupDir: () => invoke<string | null>("startup_dir"),
@@ -24,6 +25,10 @@ export const api = {
   comments: () => invoke<Thread[]>("comments"),
   addComment: (file: string, line: number, kind: CommentKind, body: string) =>
     invoke<string>("add_comment", { file, line, kind, body }),
+  /** Replies in a thread; returns the reply's id. */
+  replyComment: (thread: string, body: string) => invoke<string>("reply_comment", { thread, body }),
+  /** `delete` takes a thread or reply id, the others a thread id. */
+  commentAction: (action: CommentAction, id: string) => invoke<void>("comment_action", { action, id }),
   chatSend: (text: string) => invoke<void>("chat_send", { text }),
   chatLog: () => invoke<ChatMessage[]>("chat_log"),
   setOpenFile: (path: string | null) => invoke<void>("set_open_file", { path }),
@@ -31,6 +36,10 @@ export const api = {
   setCursor: (file: string, anchor: Uint8Array, head: Uint8Array) =>
     invoke<void>("set_cursor", { file, anchor: Array.from(anchor), head: Array.from(head) }),
   liveView: () => invoke<LiveView>("live_view"),
+  /** A peer's metrics over the last ten minutes, oldest first. */
+  metricsSeries: (peer: string) => invoke<Metrics[]>("metrics_series", { peer }),
+  /** The activity feed, newest first. */
+  activity: () => invoke<ActivityItem[]>("activity"),
 };
 
 /** Whether a rejected command carried the shell's `{code, message}` error. */

@@ -4,6 +4,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { get } from "svelte/store";
 import { api, errorText } from "./api";
 import { catchUp, closeAllDocs } from "./docs";
+import { handleMonitorEvent, refreshActivity, resetMonitor } from "./monitor";
 import { notFollowing, reduceFollow, type FollowAction } from "./follow";
 import {
   activeFile,
@@ -132,6 +133,7 @@ function apply(effect: Effect): void {
 export function handleEvent(ev: EngineEvent): void {
   if (!get(status)) return;
   for (const effect of reduceEvent(ev, get(openFiles))) apply(effect);
+  handleMonitorEvent(ev);
 }
 
 /** Starts forwarding `engine` events into the stores. */
@@ -150,7 +152,9 @@ export function enterWorkspace(s: Status): void {
   livePeers.set([]);
   following.set(notFollowing);
   revealCursor.set(null);
+  resetMonitor();
   status.set(s);
+  void refreshActivity();
   void refreshComments();
   void refreshChat();
 }
@@ -167,6 +171,7 @@ export async function leaveWorkspace(): Promise<void> {
   livePeers.set([]);
   following.set(notFollowing);
   revealCursor.set(null);
+  resetMonitor();
   openFiles.set([]);
   activeFile.set(null);
 }

@@ -4,6 +4,8 @@ export type Role = "owner" | "editor" | "viewer";
 export type PresenceStatus = "online" | "idle" | "away" | "offline";
 export type AgentStatus = "idle" | "working" | "error" | "offline";
 export type CommentKind = "issue" | "question" | "suggestion" | "praise";
+export type ThreadState = "open" | "resolved" | "outdated" | "applied";
+export type CommentAction = "resolve" | "reopen" | "apply" | "delete";
 export type Origin = "local" | "disk" | "remote";
 
 export interface Peer {
@@ -73,7 +75,7 @@ export interface Thread {
   kind: CommentKind;
   author: string;
   author_name: string;
-  state: "open" | "resolved" | "outdated" | "applied";
+  state: ThreadState;
   body: string;
   suggestion: string | null;
   agent: string | null;

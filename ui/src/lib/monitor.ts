@@ -1,0 +1,78 @@
+// Stores and glue for the metrics and activity panels: the feed and the firing alerts, kept up to
+// date from `activity` and `alert` engine events (see engine.ts `handleEvent`).
+
+import { writable, get } from "svelte/store";
+import { api, errorText } from "./api";
+import {
+  isActivityItem,
+  isAlertChange,
+  mergeActivity,
+  reduceActivity,
+  reduceAlerts,
+  type ActivityItem,
+  type Alert,
+  type AlertChange,
+} from "./metrics";
+import { showError } from "./stores";
+import type { EngineEvent } from "./types";
+
+/** The activity feed, newest first, at most 500 items. */
+export const activity = writable<ActivityItem[]>([]);
+/** Alerts firing now, sorted by id. */
+export const alerts = writable<Alert[]>([]);
+
+/** Applies an `activity` or `alert` event; other events are ignored. */
+export function handleMonitorEvent(ev: EngineEvent): void {
+  if (ev.event === "activity" && isActivityItem(ev.item)) {
+    const item = ev.item;
+    activity.update((feed) => reduceActivity(feed, item));
+  } else if (ev.event === "alert" && isAlertChange(ev.change)) {
+    const change = ev.change;
+    alerts.update((list) => reduceAlerts(list, change));
+    if (change.change === "fired") notifyAlert(change);
+  }
+}
+
+/** Loads the feed kept by the engine, keeping what arrived live meanwhile. */
+export async function refreshActivity(): Promise<void> {
+  try {
+    const fetched = await api.activity();
+    activity.update((live) => mergeActivity(live, fetched));
+  } catch (e) {
+    showError("Could not load the activity feed: " + errorText(e));
+  }
+}
+
+/** Replaces the firing alerts with those of a `live_view`. */
+export function setAlerts(list: Alert[]): void {
+  alerts.set([...list].sort((a, b) => a.id.localeCompare(b.id)));
+}
+
+/** Forgets the feed and the alerts (workspace opened or closed). */
+export function resetMonitor(): void {
+  activity.set([]);
+  alerts.set([]);
+}
+
+/**
+ * A WebView notification for a fired alert, if the WebView has `Notification` (the native
+ * tauri-plugin-notification is not installed). Asks for permission once.
+ */
+export function notifyAlert(change: AlertChange): void {
+  if (typeof Notification === "undefined") return;
+  const show = () => {
+    try {
+      new Notification("Tandem alert", { body: change.message, tag: change.id });
+    } catch {
+      // Some WebViews expose Notification but refuse to construct it: the panel still lists the alert.
+    }
+  };
+  if (Notification.permission === "granted") show();
+  else if (Notification.permission === "default") {
+    void Notification.requestPermission()
+      .then((p) => {
+        if (p === "granted" && get(alerts).some((a) => a.id === change.id)) show();
+      })
+      .catch(() => {});
+  }
+}
