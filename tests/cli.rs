@@ -74,6 +74,43 @@ fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+fn answers(dir: &Path) -> bool {
+    tandem(&["status", dir.to_str().unwrap()]).status.success()
+}
+
+/// `tandem serve DIR --name NAME` on loopback, once its control socket answers.
+fn serve(dir: &Path, name: &str) -> Serving {
+    let d = dir.to_str().unwrap();
+    let (peer, _) = spawn(&[
+        "serve",
+        d,
+        "--name",
+        name,
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--no-mdns",
+    ]);
+    wait_until(&format!("{name} answers"), || answers(dir));
+    peer
+}
+
+/// `tandem join CODE DIR --name NAME` on loopback, once joined (its control socket answers).
+fn join(code: &str, dir: &Path, name: &str) -> Serving {
+    let d = dir.to_str().unwrap();
+    let (peer, _) = spawn(&[
+        "join",
+        code.trim(),
+        d,
+        "--name",
+        name,
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--no-mdns",
+    ]);
+    wait_until(&format!("{name} joined"), || answers(dir));
+    peer
+}
+
 fn status_json(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&ok(&["status", dir.to_str().unwrap(), "--json"])).unwrap()
 }
@@ -213,17 +250,7 @@ fn an_edit_acknowledged_just_before_kill_9_is_there_after_restart_and_syncs() {
         tandem(&["status", a.to_str().unwrap()]).status.success()
     });
     let code = ok(&["invite", a.to_str().unwrap()]);
-    let (bob, _) = spawn(&[
-        "join",
-        code.trim(),
-        b.to_str().unwrap(),
-        "--listen",
-        "/ip4/127.0.0.1/tcp/0",
-        "--no-mdns",
-    ]);
-    wait_until("bob joined", || {
-        tandem(&["status", b.to_str().unwrap()]).status.success()
-    });
+    let bob = join(&code, &b, "bob");
     // Bob goes away first, so only a sync exchange after the restarts can bring him the edit.
     drop(bob);
 
@@ -403,32 +430,9 @@ fn agent_run_of_a_failing_command_shows_failed_with_its_exit_code_everywhere() {
     let a = tmp.path().join("alice");
     let b = tmp.path().join("bob");
     ok(&["init", a.to_str().unwrap()]);
-    let (_alice, _) = spawn(&[
-        "serve",
-        a.to_str().unwrap(),
-        "--name",
-        "alice",
-        "--listen",
-        "/ip4/127.0.0.1/tcp/0",
-        "--no-mdns",
-    ]);
-    wait_until("alice answers", || {
-        tandem(&["status", a.to_str().unwrap()]).status.success()
-    });
+    let _alice = serve(&a, "alice");
     let code = ok(&["invite", a.to_str().unwrap()]);
-    let (_bob, _) = spawn(&[
-        "join",
-        code.trim(),
-        b.to_str().unwrap(),
-        "--name",
-        "bob",
-        "--listen",
-        "/ip4/127.0.0.1/tcp/0",
-        "--no-mdns",
-    ]);
-    wait_until("bob joined", || {
-        tandem(&["status", b.to_str().unwrap()]).status.success()
-    });
+    let _bob = join(&code, &b, "bob");
 
     let ws = a.to_str().unwrap();
     let out = tandem(&[

@@ -8,6 +8,16 @@ use tandem::node::live::AgentOp;
 use tandem::presence::Status;
 use tandem::{Event, Node};
 
+async fn agent_status(node: &Node, name: &str) -> Option<AgentStatus> {
+    node.live_view()
+        .await
+        .unwrap()
+        .agents
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| a.status)
+}
+
 async fn sees(node: &Node, name: &str, status: Status) -> bool {
     node.live_view()
         .await
@@ -86,24 +96,12 @@ async fn an_agent_registered_and_updated_on_one_peer_is_seen_on_another() {
         .await
         .unwrap();
     wait_for(&[&bob.node], "bob sees it failed", || async {
-        bob.node
-            .live_view()
-            .await
-            .unwrap()
-            .agents
-            .iter()
-            .any(|a| a.name == "tests" && a.status == AgentStatus::Error)
+        agent_status(&bob.node, "tests").await == Some(AgentStatus::Error)
     })
     .await;
     alice.node.shutdown().await;
     wait_for(&[&bob.node], "the agent shows offline with its host", || async {
-        bob.node
-            .live_view()
-            .await
-            .unwrap()
-            .agents
-            .iter()
-            .any(|a| a.name == "tests" && a.status == AgentStatus::Offline)
+        agent_status(&bob.node, "tests").await == Some(AgentStatus::Offline)
     })
     .await;
 }

@@ -119,9 +119,8 @@ fn peers_on_one_lan_find_each_other_by_mdns_after_forgetting_every_address() {
     let alice = run_in(&lan.a, &serve_a);
     wait_until("alice answers", || tandem(&["status", sa]).status.success());
     let code = String::from_utf8(tandem(&["invite", sa]).stdout).unwrap();
-    let join_b = [
-        "join",
-        code.trim(),
+    // Bob's own arguments, the same whether joining or serving again.
+    let bob_args = [
         sb,
         "--name",
         "bob",
@@ -129,6 +128,7 @@ fn peers_on_one_lan_find_each_other_by_mdns_after_forgetting_every_address() {
         "/ip4/10.77.0.2/tcp/0",
         "--no-review-agent",
     ];
+    let join_b = [&["join", code.trim()][..], &bob_args].concat();
     let bob = run_in(&lan.b, &join_b);
     wait_until("bob joined", || tandem(&["status", sb]).status.success());
     drop((alice, bob));
@@ -136,18 +136,7 @@ fn peers_on_one_lan_find_each_other_by_mdns_after_forgetting_every_address() {
     forget_addresses(&a);
     forget_addresses(&b);
     let _alice = run_in(&lan.a, &serve_a);
-    let _bob = run_in(
-        &lan.b,
-        &[
-            "serve",
-            sb,
-            "--name",
-            "bob",
-            "--listen",
-            "/ip4/10.77.0.2/tcp/0",
-            "--no-review-agent",
-        ],
-    );
+    let _bob = run_in(&lan.b, &[&["serve"][..], &bob_args].concat());
     wait_until("both answer", || {
         tandem(&["status", sa]).status.success() && tandem(&["status", sb]).status.success()
     });

@@ -107,6 +107,7 @@ pub async fn driver(node: Node, mut triggers: mpsc::UnboundedReceiver<PeerId>) {
 /// Saves the addresses of connected peers so a restart can dial them again.
 pub async fn remember_peers(node: Node) {
     let mut events = node.subscribe();
+    let mut saved: Option<Vec<String>> = None;
     loop {
         match events.recv().await {
             // After a sync, the members are known, and with them whose addresses are worth keeping.
@@ -114,9 +115,15 @@ pub async fn remember_peers(node: Node) {
             Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
             Err(_) => return,
         }
-        let Ok(addrs) = node.known_peer_addrs().await else {
+        let Ok(mut addrs) = node.known_peer_addrs().await else {
             return;
         };
+        // Syncs come every few seconds; the addresses rarely change: write only when they do.
+        addrs.sort();
+        if saved.as_ref() == Some(&addrs) {
+            continue;
+        }
+        saved = Some(addrs.clone());
         let json = serde_json::to_vec(&addrs).unwrap_or_default();
         let _ = node.core().send(Cmd::SetMeta {
             key: super::META_PEERS.into(),
