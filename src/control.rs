@@ -30,6 +30,30 @@ pub enum Request {
         /// Validity in seconds.
         ttl_secs: u64,
     },
+    /// Every member: `{"members": [...]}`.
+    Members,
+    /// Change a member's role (owners only).
+    SetRole {
+        /// Peer id or unique display name.
+        peer: String,
+        /// owner, editor or viewer.
+        role: Role,
+    },
+    /// Revoke a member and rotate the workspace key (owners only): `{"epoch": N}`.
+    Revoke {
+        /// Peer id or unique display name.
+        peer: String,
+        /// How long members who were away may still come back with the old key.
+        #[serde(default)]
+        grace_secs: Option<u64>,
+    },
+    /// Open invites (owners only): `{"invites": [...]}`.
+    Invites,
+    /// Cancel an open invite by id (owners only).
+    InviteCancel {
+        /// The id from `invites`, or a unique prefix of it.
+        id: String,
+    },
     /// Replace a file's text; answered once the change is stored.
     SetText {
         /// Workspace-relative path.
@@ -332,6 +356,23 @@ async fn answer(node: &Node, req: Request) -> Result<serde_json::Value, String> 
         Request::Status => {
             let status = node.status().await.map_err(|e| e.to_string())?;
             serde_json::to_value(status).map_err(|e| e.to_string())
+        }
+        Request::Members => Ok(json!({ "members": node.members().await.map_err(err)? })),
+        Request::SetRole { peer, role } => {
+            let peer = node.find_member(&peer).await.map_err(err)?;
+            node.set_role(peer, role).await.map_err(err)?;
+            Ok(serde_json::Value::Null)
+        }
+        Request::Revoke { peer, grace_secs } => {
+            let peer = node.find_member(&peer).await.map_err(err)?;
+            let grace = grace_secs.map_or(crate::node::DEFAULT_KEY_GRACE, Duration::from_secs);
+            let epoch = node.revoke(peer, grace).await.map_err(err)?;
+            Ok(json!({ "peer": peer.to_string(), "epoch": epoch }))
+        }
+        Request::Invites => Ok(json!({ "invites": node.invites().await.map_err(err)? })),
+        Request::InviteCancel { id } => {
+            node.cancel_invite(&id).await.map_err(err)?;
+            Ok(serde_json::Value::Null)
         }
         Request::Invite { role, ttl_secs } => node
             .invite(role, Duration::from_secs(ttl_secs))

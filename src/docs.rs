@@ -22,6 +22,8 @@ pub const CONTENT: &str = "content";
 pub const META: &str = "meta";
 /// Name of the map root in the members document (peer id → record).
 pub const MEMBERS: &str = "members";
+/// Name of the map root of revoked peers in the members document (peer id → revoking owner).
+pub const REVOKED: &str = "revoked";
 
 /// Which document: the members document, or a file's.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -382,6 +384,36 @@ impl DocSet {
             ("added_at".to_string(), Any::from(rec.added_at as f64)),
         ]);
         map.insert(&mut txn, peer.to_string(), Any::from(value));
+        txn.encode_update_v1()
+    }
+
+    /// Peers revoked from the workspace (peer id → who revoked them), kept apart from `members`
+    /// so that a concurrent change of a revoked member's record cannot bring them back.
+    pub fn revoked(&self) -> HashMap<String, String> {
+        let Some(doc) = self.docs.get(&DocId::Members) else {
+            return HashMap::new();
+        };
+        let txn = doc.transact();
+        let Some(map) = txn.get_map(REVOKED) else {
+            return HashMap::new();
+        };
+        map.iter(&txn)
+            .map(|(peer, by)| {
+                let by = match by {
+                    Out::Any(Any::String(s)) => s.to_string(),
+                    _ => String::new(),
+                };
+                (peer.to_string(), by)
+            })
+            .collect()
+    }
+
+    /// Records `peer` as revoked by `by`. Returns the update.
+    pub fn revoke(&mut self, peer: &PeerId, by: &PeerId) -> Vec<u8> {
+        let doc = self.doc(&DocId::Members);
+        let map = doc.get_or_insert_map(REVOKED);
+        let mut txn = doc.transact_mut();
+        map.insert(&mut txn, peer.to_string(), Any::from(by.to_string()));
         txn.encode_update_v1()
     }
 

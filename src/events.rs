@@ -29,6 +29,10 @@ pub enum Event {
     FileDeleted { path: String, origin: Origin },
     /// A member joined through one of our invites.
     MemberJoined { peer: String, name: String, role: Role },
+    /// The members changed here or elsewhere: a role, a revocation.
+    MembersChanged,
+    /// This peer moved to a new workspace key (after a revocation).
+    KeyRotated { epoch: u32 },
     /// Something from a peer was refused.
     Refused { peer: String, reason: String },
     /// A connection to a peer opened.

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod fs_sync;
 pub mod invite;
+pub mod keys;
 pub mod members;
 pub mod merge;
 pub mod metrics;

@@ -12,6 +12,8 @@ use tandem::{Node, NodeConfig, Role};
 
 #[path = "cli/live.rs"]
 mod live_cli;
+#[path = "cli/members.rs"]
+mod members_cli;
 #[path = "cli/review.rs"]
 mod review_cli;
 
@@ -59,6 +61,35 @@ enum Command {
         dir: PathBuf,
         #[command(flatten)]
         peer: PeerArgs,
+    },
+    /// List the members: peer id, name, role, who added them and when.
+    Members {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a member's role (owners only).
+    Role {
+        /// Peer id or unique display name.
+        peer: String,
+        /// owner, editor or viewer.
+        role: Role,
+    },
+    /// Remove a member for good and rotate the workspace key (owners only).
+    Revoke {
+        /// Peer id or unique display name.
+        peer: String,
+        /// How long members who were offline can still come back with the old key.
+        #[arg(long, default_value = "7d")]
+        grace: humantime::Duration,
+    },
+    /// List open invites, or cancel one (owners only).
+    Invites {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        cmd: Option<InvitesCmd>,
     },
     /// Comment on code, reply, resolve, apply suggestions.
     #[command(subcommand)]
@@ -117,6 +148,15 @@ enum Command {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum InvitesCmd {
+    /// Cancel an open invite so its code no longer works.
+    Cancel {
+        /// The id shown by `tandem invites` (or a unique prefix).
+        id: String,
     },
 }
 
@@ -353,6 +393,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Agents { json } => return live_cli::agents(find(ws)?, json).await,
         Command::Activity { json, follow } => return live_cli::activity(find(ws)?, json, follow).await,
         Command::Top => return live_cli::top(find(ws)?).await,
+        Command::Members { json } => return members_cli::members(find(ws)?, json).await,
+        Command::Role { peer, role } => return members_cli::role(find(ws)?, peer, role).await,
+        Command::Revoke { peer, grace } => return members_cli::revoke(find(ws)?, peer, grace.into()).await,
+        Command::Invites { json, cmd } => return members_cli::invites(find(ws)?, json, cmd).await,
         _ => {}
     }
     match cli.cmd {

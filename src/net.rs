@@ -13,10 +13,12 @@ use libp2p::gossipsub::{
     self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds,
 };
 use libp2p::identity::Keypair;
-use libp2p::pnet::{PnetConfig, PreSharedKey};
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::{behaviour::toggle::Toggle, NetworkBehaviour, SwarmEvent};
 use libp2p::{identify, mdns, noise, ping, tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm};
+pub mod psk;
+
+pub use psk::{KeyRing, Keys};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -91,14 +93,16 @@ pub struct PeerStatus {
     pub rtt_ms: Option<f64>,
     /// Role, if a member.
     pub role: Option<Role>,
+    /// Gossipsub score (negative after rejected messages).
+    pub score: Option<f64>,
 }
 
 /// How to start the network.
 pub struct NetConfig {
     /// This peer's key.
     pub keypair: Keypair,
-    /// The workspace's pre-shared key.
-    pub psk: [u8; 32],
+    /// The workspace's pre-shared keys (shared with the node, which rotates them).
+    pub keys: KeyRing,
     /// The gossip topic (one per workspace).
     pub topic: String,
     /// Addresses to listen on.
@@ -138,6 +142,7 @@ pub struct NetLoop {
     sync_interval: Duration,
     offline: bool,
     gossip_in: (u64, u64),
+    keys: KeyRing,
 }
 
 /// Errors starting the network.
@@ -165,7 +170,7 @@ impl NetLoop {
         sync_trigger: mpsc::UnboundedSender<PeerId>,
         events: broadcast::Sender<Event>,
     ) -> Result<NetLoop, NetError> {
-        let psk = PreSharedKey::new(cfg.psk);
+        let keys = cfg.keys.clone();
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(cfg.keypair)
             .with_tokio()
             .with_other_transport(|key| {
@@ -173,7 +178,15 @@ impl NetLoop {
                     noise::Config::new(key).map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
                 Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
                     tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
-                        .and_then(move |socket, _| PnetConfig::new(psk).handshake(socket))
+                        .and_then(move |socket, endpoint| {
+                            let listener_remote = match endpoint {
+                                libp2p::core::ConnectedPoint::Listener { send_back_addr, .. } => {
+                                    Some(send_back_addr.to_string())
+                                }
+                                libp2p::core::ConnectedPoint::Dialer { .. } => None,
+                            };
+                            keys.clone().handshake(socket, listener_remote)
+                        })
                         .upgrade(Version::V1Lazy)
                         .authenticate(noise)
                         .multiplex(yamux::Config::default())
@@ -190,11 +203,7 @@ impl NetLoop {
                     .build()
                     .map_err(|e| e.to_string())?;
                 let mut gossipsub = gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gs_cfg)?;
-                let thresholds = PeerScoreThresholds {
-                    graylist_threshold: -1e9,
-                    ..Default::default()
-                };
-                gossipsub.with_peer_score(PeerScoreParams::default(), thresholds)?;
+                gossipsub.with_peer_score(score_params(&cfg.topic), score_thresholds())?;
                 let mdns = if cfg.mdns {
                     Some(
                         mdns::tokio::Behaviour::new(mdns::Config::default(), key.public().to_peer_id())
@@ -224,7 +233,7 @@ impl NetLoop {
             .map_err(setup)?
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
             .build();
-        let topic = IdentTopic::new(cfg.topic);
+        let topic = IdentTopic::new(cfg.topic.clone());
         swarm.behaviour_mut().gossipsub.subscribe(&topic).map_err(setup)?;
         for addr in cfg.listen {
             // Prefer the port of the last run for a "random port" address, so that teammates and
@@ -256,6 +265,7 @@ impl NetLoop {
             sync_interval: cfg.sync_interval,
             offline: false,
             gossip_in: (0, 0),
+            keys: cfg.keys,
         })
     }
 
@@ -290,6 +300,17 @@ impl NetLoop {
 
     fn is_trusted(&self, peer: &PeerId) -> bool {
         self.membership.roles.contains_key(peer) || (self.membership.roles.is_empty() && self.inviter == Some(*peer))
+    }
+
+    /// A revoked peer is never kept; the previous workspace key admits only members.
+    fn must_refuse(&self, peer: &PeerId, endpoint: &libp2p::core::ConnectedPoint) -> bool {
+        let old_key = match endpoint {
+            libp2p::core::ConnectedPoint::Listener { send_back_addr, .. } => {
+                self.keys.came_with_old_key(&send_back_addr.to_string())
+            }
+            libp2p::core::ConnectedPoint::Dialer { .. } => false,
+        };
+        self.membership.revoked.contains(peer) || (old_key && !self.membership.roles.contains_key(peer))
     }
 
     fn score_peer(&mut self, peer: &PeerId) {
@@ -346,7 +367,19 @@ impl NetLoop {
                     .filter(|p| !self.membership.roles.contains_key(p))
                     .copied()
                     .collect();
+                let dropped: Vec<PeerId> = self
+                    .membership
+                    .roles
+                    .keys()
+                    .filter(|p| !m.roles.contains_key(p))
+                    .chain(m.revoked.iter())
+                    .copied()
+                    .collect();
                 self.membership = m;
+                for peer in dropped.into_iter().filter(|p| self.connected.contains_key(p)) {
+                    tracing::info!(%peer, "no longer a member: disconnecting");
+                    let _ = self.swarm.disconnect_peer_id(peer);
+                }
                 let peers: Vec<PeerId> = self.connected.keys().copied().collect();
                 for peer in &peers {
                     self.score_peer(peer);
@@ -408,6 +441,7 @@ impl NetLoop {
                     address: a.to_string(),
                     rtt_ms: self.rtt.get(p).map(|d| d.as_secs_f64() * 1000.0),
                     role: self.membership.roles.get(p).copied(),
+                    score: self.swarm.behaviour().gossipsub.peer_score(p),
                 })
                 .collect(),
             gossip_msgs: self.gossip_in.0,
@@ -427,6 +461,10 @@ impl NetLoop {
                 tracing::debug!(%address, "listening");
             }
             SwarmEvent::ConnectionEstablished { peer_id, .. } if self.offline => {
+                let _ = self.swarm.disconnect_peer_id(peer_id);
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } if self.must_refuse(&peer_id, &endpoint) => {
+                tracing::info!(peer = %peer_id, "connection from a revoked peer or with a retired key closed");
                 let _ = self.swarm.disconnect_peer_id(peer_id);
             }
             SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
@@ -547,7 +585,9 @@ impl NetLoop {
     fn on_request(&mut self, peer: PeerId, req: SyncRequest, channel: ResponseChannel<SyncResponse>) {
         let (tx, rx) = oneshot::channel();
         let cmd = match req {
-            SyncRequest::Sync { v, .. } | SyncRequest::Join { v, .. } if v != crate::wire::WIRE_VERSION => {
+            SyncRequest::Sync { v, .. } | SyncRequest::Join { v, .. } | SyncRequest::Key { v, .. }
+                if v != crate::wire::WIRE_VERSION =>
+            {
                 let reason = format!("unsupported wire version {v}");
                 let resp = SyncResponse::Refused {
                     v: crate::wire::WIRE_VERSION,
@@ -568,6 +608,11 @@ impl NetLoop {
                 name,
                 reply: tx,
             },
+            SyncRequest::Key { epoch, .. } => Cmd::Members(crate::core::MembersCmd::KeyRequest {
+                from: peer,
+                epoch,
+                reply: tx,
+            }),
         };
         if self.core.send(cmd).is_err() {
             return;
@@ -578,6 +623,37 @@ impl NetLoop {
                 let _ = back.send(NetCmd::Respond { channel, resp });
             }
         });
+    }
+}
+
+/// Gossipsub scoring that punishes what matters in a private network: messages the core
+/// rejected (forged authorship, a viewer's edits, garbage) weigh -10 × count², decaying by 1 % a
+/// second. Delivery-rate and IP terms are off: a quiet editor sends little, and teammates often
+/// share an address.
+fn score_params(topic: &str) -> PeerScoreParams {
+    let topic_params = gossipsub::TopicScoreParams {
+        topic_weight: 1.0,
+        time_in_mesh_weight: 0.0,
+        first_message_deliveries_weight: 0.0,
+        mesh_message_deliveries_weight: 0.0,
+        mesh_failure_penalty_weight: 0.0,
+        invalid_message_deliveries_weight: -10.0,
+        invalid_message_deliveries_decay: 0.99,
+        ..Default::default()
+    };
+    PeerScoreParams {
+        topics: [(IdentTopic::new(topic).hash(), topic_params)].into_iter().collect(),
+        ip_colocation_factor_weight: 0.0,
+        ..Default::default()
+    }
+}
+
+/// Below -50 nothing is published to a peer (non-members sit at -100); below -1,000 (ten rejected
+/// messages) everything it sends is ignored until its score decays.
+fn score_thresholds() -> PeerScoreThresholds {
+    PeerScoreThresholds {
+        graylist_threshold: -1000.0,
+        ..Default::default()
     }
 }
 

@@ -2,6 +2,8 @@
 //! and offers async methods and an event stream to the CLI, the desktop app and the tests.
 
 mod identity;
+mod members;
+pub use members::DEFAULT_KEY_GRACE;
 pub mod live;
 mod review_agent;
 mod sync;
@@ -113,6 +115,8 @@ pub struct ConnectedPeer {
     pub address: Option<String>,
     /// Last ping round trip, milliseconds.
     pub rtt_ms: Option<f64>,
+    /// Gossipsub score, when connected (negative after messages this peer refused).
+    pub score: Option<f64>,
     /// Role, if a member.
     pub role: Option<Role>,
 }
@@ -122,7 +126,8 @@ struct Inner {
     name: String,
     layout: Layout,
     workspace_id: [u8; 16],
-    psk: [u8; 32],
+    keys: crate::net::KeyRing,
+    keypair: libp2p::identity::Keypair,
     core: mpsc::UnboundedSender<Cmd>,
     net: mpsc::UnboundedSender<NetCmd>,
     live: mpsc::UnboundedSender<live::LiveCmd>,
@@ -312,7 +317,17 @@ impl Node {
         let peer_id = keypair.public().to_peer_id();
         let store = Store::open(&layout.db_path(), cfg.durability)?;
         let workspace_id: [u8; 16] = meta_array(&store, META_WORKSPACE_ID)?;
-        let psk: [u8; 32] = meta_array(&store, META_PSK)?;
+        let keys = crate::net::KeyRing::new(crate::net::Keys {
+            current: meta_array(&store, META_PSK)?,
+            previous: store
+                .meta_get(crate::core::META_PREVIOUS)?
+                .filter(|b| b.len() == 40)
+                .map(|b| {
+                    let (key, until) = b.split_at(32);
+                    let key: [u8; 32] = key.try_into().unwrap_or_default();
+                    (key, u64::from_be_bytes(until.try_into().unwrap_or_default()))
+                }),
+        });
         let known_peers: Vec<Multiaddr> = store
             .meta_get(META_PEERS)?
             .and_then(|b| serde_json::from_slice::<Vec<String>>(&b).ok())
@@ -341,6 +356,7 @@ impl Node {
             writer,
             events: events.clone(),
             live: live_tx.clone(),
+            keys: keys.clone(),
         };
         let core_thread = Core::spawn(peer_id, name.clone(), layout.clone(), store, outputs, core_rx)?;
         if let Some(inviter) = inviter {
@@ -349,8 +365,8 @@ impl Node {
         }
 
         let net_cfg = NetConfig {
-            keypair,
-            psk,
+            keypair: keypair.clone(),
+            keys: keys.clone(),
             topic: format!("tandem/{}", hex(&workspace_id)),
             listen: cfg.listen.clone(),
             mdns: cfg.mdns,
@@ -382,7 +398,8 @@ impl Node {
                 name,
                 layout: layout.clone(),
                 workspace_id,
-                psk,
+                keys,
+                keypair,
                 core: core_tx.clone(),
                 net: net_tx.clone(),
                 live: live_tx,
@@ -515,6 +532,7 @@ impl Node {
                 colour: Some(v.colour.clone()),
                 address: None,
                 rtt_ms: None,
+                score: None,
                 role: docs.members.get(&v.id).map(|m| m.role),
             })
             .collect();
@@ -532,6 +550,7 @@ impl Node {
                         colour: None,
                         address: None,
                         rtt_ms: None,
+                        score: None,
                         role: p.role,
                     });
                     peers.last_mut().ok_or(Error::Stopped)?
@@ -542,6 +561,7 @@ impl Node {
             }
             entry.address = Some(p.address);
             entry.rtt_ms = p.rtt_ms;
+            entry.score = p.score;
         }
         Ok(Status {
             peer_id: self.inner.peer_id.to_string(),
@@ -585,7 +605,7 @@ impl Node {
         addrs.sort_by_key(|a: &Multiaddr| a.to_string().starts_with("/ip4/127.") as u8);
         let invite = Invite {
             workspace_id: self.inner.workspace_id,
-            key: self.inner.psk,
+            key: self.inner.keys.keys().current,
             inviter: self.inner.peer_id,
             addrs,
             role,

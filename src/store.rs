@@ -134,6 +134,35 @@ pub enum Durability {
     Full,
 }
 
+/// An invite not yet used.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OpenInvite {
+    /// Short id to cancel it by (not the code: the code is never stored).
+    pub id: String,
+    /// Role it grants.
+    pub role: Role,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+/// A move to a new workspace key, saved by [`Store::rotate_key`].
+pub struct KeyRotation<'a> {
+    /// The new key.
+    pub key: &'a [u8; 32],
+    /// Its epoch.
+    pub epoch: u32,
+    /// The signed grant, encoded.
+    pub grant: &'a [u8],
+    /// The key it replaces.
+    pub previous: &'a [u8; 32],
+    /// Until when the replaced key is still accepted from members (Unix seconds).
+    pub previous_until: u64,
+}
+
+fn invite_id(hash: &[u8]) -> String {
+    hash.iter().take(5).map(|b| format!("{b:02x}")).collect()
+}
+
 /// The outcome of redeeming an invite token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TakeInvite {
@@ -431,6 +460,64 @@ impl Store {
             };
             tx.commit()?;
             Ok(outcome)
+        })
+    }
+
+    /// Invites not yet used, with their id (the first hex digits of the token's hash).
+    pub fn open_invites(&self) -> Result<Vec<OpenInvite>> {
+        let sql = "SELECT hash, role, expires_at FROM invites WHERE used_at IS NULL ORDER BY expires_at";
+        run(&self.path, "listing invites", || {
+            let mut stmt = self.conn.prepare(sql)?;
+            let rows = stmt.query_map([], |r| {
+                let hash: Vec<u8> = r.get(0)?;
+                Ok(OpenInvite {
+                    id: invite_id(&hash),
+                    role: r.get(1)?,
+                    expires_at: r.get::<_, i64>(2)?.max(0) as u64,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Cancels the open invite whose id starts with `id`; false if none (or several) match.
+    pub fn cancel_invite(&mut self, id: &str) -> Result<bool> {
+        let open = self.open_invites()?;
+        let matching: Vec<&OpenInvite> = open.iter().filter(|i| !id.is_empty() && i.id.starts_with(id)).collect();
+        let [one] = matching.as_slice() else { return Ok(false) };
+        let full = one.id.clone();
+        let (conn, path) = (&mut self.conn, &self.path);
+        run(path, "cancelling an invite", || {
+            let tx = conn.transaction()?;
+            let hashes: Vec<Vec<u8>> = {
+                let mut stmt = tx.prepare("SELECT hash FROM invites WHERE used_at IS NULL")?;
+                let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+                rows.collect::<SqlResult<_>>()?
+            };
+            for hash in hashes.iter().filter(|h| invite_id(h) == full) {
+                tx.execute("DELETE FROM invites WHERE hash = ?1", [hash])?;
+            }
+            tx.commit()
+        })?;
+        Ok(true)
+    }
+
+    /// Moves to a new workspace key in one transaction: the key, its epoch and grant, the previous
+    /// key with its deadline, and every open invite cancelled (they carry the old key).
+    pub fn rotate_key(&mut self, rotation: &KeyRotation<'_>) -> Result<()> {
+        let (conn, path) = (&mut self.conn, &self.path);
+        run(path, "saving the new workspace key", || {
+            let tx = conn.transaction()?;
+            let set = "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+                       ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+            let mut previous = rotation.previous.to_vec();
+            previous.extend_from_slice(&rotation.previous_until.to_be_bytes());
+            tx.execute(set, params!["psk", rotation.key.as_slice()])?;
+            tx.execute(set, params!["psk_epoch", rotation.epoch.to_be_bytes().as_slice()])?;
+            tx.execute(set, params!["psk_grant", rotation.grant])?;
+            tx.execute(set, params!["psk_previous", previous])?;
+            tx.execute("DELETE FROM invites WHERE used_at IS NULL", [])?;
+            tx.commit()
         })
     }
 

@@ -175,6 +175,13 @@ pub enum SyncRequest {
         /// Display name of the joiner.
         name: String,
     },
+    /// "My workspace key is of this epoch": answered with a newer signed key grant, if any.
+    Key {
+        /// Always [`WIRE_VERSION`].
+        v: u8,
+        /// The requester's key epoch.
+        epoch: u32,
+    },
 }
 
 /// A response on `/tandem/sync/1`.
@@ -198,6 +205,13 @@ pub enum SyncResponse {
         v: u8,
         /// The role granted.
         role: String,
+    },
+    /// The newest key grant the responder holds, if newer than the requester's.
+    Key {
+        /// Always [`WIRE_VERSION`].
+        v: u8,
+        /// The grant (only ever sent to members).
+        grant: Option<crate::keys::Grant>,
     },
     /// The request was refused; `reason` is for humans.
     Refused {

@@ -202,6 +202,16 @@ async fn malformed_nested_forged_and_path_escaping_messages_are_dropped_and_the_
     .await
     .expect("alice reports each refusal");
     assert!(refused >= 4);
+    // ...and bob is penalised for them in alice's gossipsub scoring.
+    let bob_id = bob.node.peer_id().to_string();
+    wait_for(&[&alice.node], "bob's gossip score below zero at alice", || async {
+        let status = alice.node.status().await.unwrap();
+        status
+            .peers
+            .iter()
+            .any(|p| p.id == bob_id && p.score.is_some_and(|s| s < 0.0))
+    })
+    .await;
 
     // Alice is unharmed: she still takes in a good edit, and her text is intact.
     bob.node.set_text("a.txt", "a\nb\n").await.unwrap();

@@ -6,8 +6,11 @@
 //! hostile nesting (DESIGN §8).
 
 mod disk;
+mod members;
 mod peers;
 mod review;
+
+pub use members::{MemberInfo, MembersCmd, META_PREVIOUS};
 
 pub use review::ReviewCmd;
 
@@ -78,8 +81,10 @@ pub enum WriteCmd {
 /// What a peer of ours is allowed, as seen by the core.
 #[derive(Debug, Clone, Default)]
 pub struct Membership {
-    /// Every member and role.
+    /// Every member and role (revoked peers are not in it).
     pub roles: HashMap<PeerId, Role>,
+    /// Peers revoked: refused everything and disconnected on sight.
+    pub revoked: std::collections::HashSet<PeerId>,
 }
 
 /// Status of the documents, for `tandem status`.
@@ -209,6 +214,8 @@ pub enum Cmd {
     SetMeta { key: String, value: Vec<u8> },
     /// Trust `peer` as the source of the members document until we have one (joining).
     TrustInviter(PeerId),
+    /// Members, roles, invites and the workspace key.
+    Members(MembersCmd),
     /// Stop after committing what is pending.
     Shutdown(oneshot::Sender<()>),
 }
@@ -223,6 +230,8 @@ pub struct Outputs {
     pub events: broadcast::Sender<Event>,
     /// To the live task (presence, latency).
     pub live: mpsc::UnboundedSender<crate::node::live::LiveCmd>,
+    /// The transport's workspace keys, moved on when the key rotates.
+    pub keys: crate::net::KeyRing,
 }
 
 /// The state the core thread owns.
@@ -234,6 +243,7 @@ pub struct Core {
     docs: DocSet,
     out: Outputs,
     trust: peers::Trust,
+    keys: members::KeyState,
     // Disk bookkeeping: what we last knew to be on disk, and writes in flight.
     disk_base: HashMap<RelPath, String>,
     writing: HashMap<RelPath, Option<String>>,
@@ -258,7 +268,8 @@ struct Batch {
     /// Local updates per document, merged into one row and one message at commit.
     local: BTreeMap<DocId, Vec<Vec<u8>>>,
     acks: Vec<oneshot::Sender<Result<(), String>>>,
-    reports: Vec<(MessageId, PeerId, bool)>,
+    /// Gossip verdicts: accept, reject (penalised), or None to ignore (no penalty).
+    reports: Vec<(MessageId, PeerId, Option<bool>)>,
     dirty: BTreeSet<RelPath>,
     events: Vec<Event>,
     touched: BTreeSet<DocId>,
@@ -291,6 +302,7 @@ impl Core {
                 }
             }
         }
+        let keys = members::KeyState::load(&store, out.keys.clone())?;
         let mut disk_base = HashMap::new();
         let mut intended = HashMap::new();
         for (p, t) in store.disk_bases()? {
@@ -307,6 +319,7 @@ impl Core {
             docs,
             out,
             trust: peers::Trust::default(),
+            keys,
             disk_base,
             writing: HashMap::new(),
             skipped: BTreeMap::new(),
@@ -479,6 +492,7 @@ impl Core {
                 }
             }
             Cmd::TrustInviter(peer) => self.trust.inviter = Some(peer),
+            Cmd::Members(cmd) => self.on_members(cmd),
             Cmd::Shutdown(done) => return Some(done),
         }
         None
@@ -564,12 +578,8 @@ impl Core {
         for ack in batch.acks {
             let _ = ack.send(Ok(()));
         }
-        for (id, source, ok) in batch.reports {
-            let _ = self.out.net.send(NetCmd::Report {
-                id,
-                source,
-                accept: Some(ok),
-            });
+        for (id, source, accept) in batch.reports {
+            let _ = self.out.net.send(NetCmd::Report { id, source, accept });
         }
         for env in publish {
             let _ = self.out.net.send(NetCmd::Publish(env.encode()));

@@ -95,15 +95,23 @@ fn role_may_change(role: Role, id: &DocId) -> bool {
 
 impl Core {
     pub(super) fn refresh_members(&mut self) {
+        let revoked: std::collections::HashSet<PeerId> =
+            self.docs.revoked().keys().filter_map(|p| p.parse().ok()).collect();
         let roles: HashMap<PeerId, Role> = self
             .docs
             .members()
             .into_iter()
             .filter_map(|(peer, rec)| Some((peer.parse().ok()?, rec.role)))
+            .filter(|(peer, _)| !revoked.contains(peer))
             .collect();
         self.trust.tags = roles.keys().map(|p| (peer_tag(p), *p)).collect();
+        let changed = roles != self.trust.membership.roles || revoked != self.trust.membership.revoked;
         self.trust.membership.roles = roles;
+        self.trust.membership.revoked = revoked;
         let _ = self.out.net.send(NetCmd::Members(self.trust.membership.clone()));
+        if changed {
+            let _ = self.out.events.send(Event::MembersChanged);
+        }
     }
 
     fn role_of(&self, peer: &PeerId) -> Option<Role> {
@@ -159,7 +167,14 @@ impl Core {
                 reason: why.clone(),
             });
         }
-        self.batch.reports.push((msg, via, verdict.is_ok()));
+        // A stranger is already scored below the publish threshold; a member who sends what it
+        // may not is penalised for each message.
+        let accept = match verdict {
+            Ok(()) => Some(true),
+            Err(_) if !self.trust.may_deliver(Via::Gossip(source)) => None,
+            Err(_) => Some(false),
+        };
+        self.batch.reports.push((msg, via, accept));
     }
 
     fn gossip_verdict(&mut self, source: PeerId, data: &[u8]) -> Result<(), String> {
@@ -296,6 +311,9 @@ impl Core {
         };
         if !self.my_role().is_some_and(Role::can_manage) {
             return refuse("the inviting peer may not add members");
+        }
+        if self.trust.membership.revoked.contains(&from) {
+            return refuse("this peer was revoked from the workspace");
         }
         if let Some(existing) = self.role_of(&from) {
             return SyncResponse::Joined {

@@ -15,6 +15,7 @@ const MAX_PAGES: usize = 100_000;
 
 /// Runs one exchange with `peer`: ask, apply, repeat while it has more.
 pub async fn session(node: &Node, peer: PeerId, mut progress: Option<&mut impl FnMut(u64, u64)>) -> Result<(), Error> {
+    key_exchange(node, peer).await;
     let mut received = 0u64;
     let mut applied_total = 0usize;
     let mut after: Option<String> = None;
@@ -71,6 +72,30 @@ pub async fn session(node: &Node, peer: PeerId, mut progress: Option<&mut impl F
         applied: applied_total,
     });
     Ok(())
+}
+
+/// Tells `peer` our key epoch and adopts the newer grant it may hand back. Not fatal: a peer
+/// that does not know the request still syncs.
+async fn key_exchange(node: &Node, peer: PeerId) {
+    let Ok(epoch) = node.key_epoch().await else { return };
+    let req = SyncRequest::Key { v: WIRE_VERSION, epoch };
+    match node.request(peer, req).await {
+        Ok(SyncResponse::Key { grant: Some(grant), .. }) => {
+            let (tx, rx) = oneshot::channel();
+            let cmd = crate::core::MembersCmd::OfferGrant {
+                from: peer,
+                grant,
+                reply: tx,
+            };
+            if node.core().send(Cmd::Members(cmd)).is_ok() {
+                if let Ok(Err(why)) = rx.await {
+                    tracing::debug!(%peer, reason = %why, "key grant not taken");
+                }
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::debug!(%peer, error = %e, "key exchange failed"),
+    }
 }
 
 /// Serves sync triggers: one exchange per peer at a time, re-run once if triggered meanwhile.

@@ -1,0 +1,193 @@
+//! Members, roles and revocation: every rule enforced by each receiving peer, and a revocation
+//! that rotates the workspace key without losing anybody's edits.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+use tandem::{Event, Role};
+
+async fn role_at(peer: &Peer, of: &Peer) -> Option<Role> {
+    let id = of.node.peer_id().to_string();
+    let members = peer.node.members().await.unwrap();
+    members
+        .into_iter()
+        .find(|m| m.peer == id && m.revoked_by.is_none())
+        .map(|m| m.role)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_are_listed_with_role_and_inviter_and_only_owners_change_roles() {
+    let alice = owner(&[("a.txt", "a\n")]).await;
+    let bob = joined(&alice, "bob").await;
+    let carol = joined_as(&alice, "carol", Role::Viewer).await;
+
+    wait_for(&[&carol.node], "carol knows every member", || async {
+        carol.node.members().await.unwrap().len() == 3
+    })
+    .await;
+    let members = carol.node.members().await.unwrap();
+    let alice_id = alice.node.peer_id().to_string();
+    let by_name = |n: &str| members.iter().find(|m| m.name == n).cloned().unwrap();
+    assert_eq!(by_name("alice").role, Role::Owner);
+    assert_eq!(by_name("bob").role, Role::Editor);
+    assert_eq!(by_name("carol").role, Role::Viewer);
+    assert_eq!(by_name("bob").added_by, alice_id);
+    assert!(by_name("carol").added_at > 0);
+
+    // An editor may not manage members; the owner may, by name too.
+    let err = bob.node.set_role(carol.node.peer_id(), Role::Editor).await.unwrap_err();
+    assert!(err.to_string().contains("only an owner"), "{err}");
+    let err = alice
+        .node
+        .set_role(alice.node.peer_id(), Role::Viewer)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("yourself"), "{err}");
+    let found = alice.node.find_member("carol").await.unwrap();
+    assert_eq!(found, carol.node.peer_id());
+
+    alice.node.set_role(found, Role::Editor).await.unwrap();
+    alice.node.set_role(bob.node.peer_id(), Role::Viewer).await.unwrap();
+    wait_for(&[&bob.node, &carol.node], "the new roles reach every peer", || async {
+        role_at(&bob, &bob).await == Some(Role::Viewer) && role_at(&carol, &carol).await == Some(Role::Editor)
+    })
+    .await;
+
+    // The demoted viewer's edits are refused; the promoted editor's are taken everywhere.
+    let err = bob.node.set_text("a.txt", "bob was here\n").await.unwrap_err();
+    assert!(err.to_string().contains("does not allow editing"), "{err}");
+    carol.node.set_text("a.txt", "carol edits now\n").await.unwrap();
+    wait_for(
+        &[&alice.node, &bob.node],
+        "carol's edit reaches alice and bob",
+        || async {
+            alice.node.text("a.txt").await.unwrap().as_deref() == Some("carol edits now\n")
+                && bob.node.text("a.txt").await.unwrap().as_deref() == Some("carol edits now\n")
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_member_is_cut_off_while_the_others_move_to_a_new_key_losing_no_edit() {
+    let alice = owner(&[("a.txt", "a\n"), ("b.txt", "b\n")]).await;
+    let bob = joined(&alice, "bob").await;
+    let carol = joined(&alice, "carol").await;
+    converged(&[&alice, &bob, &carol]).await;
+    alice.node.invite(Role::Editor, Duration::from_secs(600)).await.unwrap();
+    assert_eq!(alice.node.invites().await.unwrap().len(), 1);
+
+    // Bob is away during the revocation, and edits meanwhile.
+    bob.node.set_offline(true);
+    bob.node.set_text("b.txt", "written by bob while away\n").await.unwrap();
+
+    let mut alice_events = alice.node.subscribe();
+    let epoch = alice
+        .node
+        .revoke(carol.node.peer_id(), Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(epoch, 1);
+    assert_eq!(alice.node.key_epoch().await.unwrap(), 1);
+    assert!(
+        alice.node.invites().await.unwrap().is_empty(),
+        "open invites carry the old key"
+    );
+    let members = alice.node.members().await.unwrap();
+    let carol_rec = members.iter().find(|m| m.name == "carol").unwrap();
+    assert_eq!(
+        carol_rec.revoked_by.as_deref(),
+        Some(alice.node.peer_id().to_string().as_str())
+    );
+    let _ = tokio::time::timeout(DEADLINE, async {
+        while !matches!(alice_events.recv().await, Ok(Event::KeyRotated { epoch: 1 })) {}
+    })
+    .await;
+
+    // Carol is disconnected and nothing of hers is taken any more.
+    let carol_id = carol.node.peer_id().to_string();
+    wait_for(&[&alice.node], "carol disconnected from alice", || async {
+        !alice
+            .node
+            .status()
+            .await
+            .unwrap()
+            .peers
+            .iter()
+            .any(|p| p.id == carol_id && p.address.is_some())
+    })
+    .await;
+    assert!(carol.node.sync_with(alice.node.peer_id()).await.is_err());
+    // (Refused locally if the revocation reached her before the disconnection.)
+    let _ = carol.node.set_text("a.txt", "carol's parting shot\n").await;
+    alice.node.set_text("a.txt", "after the revocation\n").await.unwrap();
+
+    // Bob comes back: with the old key (still accepted from members), he is handed the new one,
+    // and his offline edit arrives.
+    bob.node.set_offline(false);
+    wait_for(
+        &[&alice.node, &bob.node],
+        "bob on the new key, both edits everywhere",
+        || async {
+            bob.node.key_epoch().await.unwrap() == 1
+                && alice.node.text("b.txt").await.unwrap().as_deref() == Some("written by bob while away\n")
+                && bob.node.text("a.txt").await.unwrap().as_deref() == Some("after the revocation\n")
+        },
+    )
+    .await;
+
+    // After a restart bob speaks only the new key, and still syncs.
+    let bob = restart(bob, "bob").await;
+    bob.node.set_text("b.txt", "bob again\n").await.unwrap();
+    wait_for(&[&alice.node], "bob's edit after restart reaches alice", || async {
+        alice.node.text("b.txt").await.unwrap().as_deref() == Some("bob again\n")
+    })
+    .await;
+    assert_eq!(
+        alice.node.text("a.txt").await.unwrap().as_deref(),
+        Some("after the revocation\n")
+    );
+    assert_ne!(bob.read("a.txt").as_deref(), Some("carol's parting shot\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_the_grace_is_over_a_revoked_peer_cannot_even_connect() {
+    let alice = owner(&[("a.txt", "a\n")]).await;
+    let carol = joined(&alice, "carol").await;
+    converged(&[&alice, &carol]).await;
+    let mut carol_events = carol.node.subscribe();
+
+    alice.node.revoke(carol.node.peer_id(), Duration::ZERO).await.unwrap();
+    let carol_id = carol.node.peer_id().to_string();
+    wait_for(&[&alice.node], "carol disconnected", || async {
+        !alice
+            .node
+            .status()
+            .await
+            .unwrap()
+            .peers
+            .iter()
+            .any(|p| p.id == carol_id && p.address.is_some())
+    })
+    .await;
+
+    // Carol keeps redialling alice with the key she has: every attempt fails in the handshake.
+    let alice_addr = alice.node.listen_addrs()[0]
+        .clone()
+        .with(libp2p::multiaddr::Protocol::P2p(alice.node.peer_id()));
+    carol.node.dial(alice_addr);
+    tokio::time::timeout(DEADLINE, async {
+        while !matches!(carol_events.recv().await, Ok(Event::ConnectionFailed { .. })) {}
+    })
+    .await
+    .expect("carol's dial fails");
+    assert!(!alice
+        .node
+        .status()
+        .await
+        .unwrap()
+        .peers
+        .iter()
+        .any(|p| p.id == carol_id && p.address.is_some()));
+}
