@@ -511,3 +511,65 @@ fn agent_run_of_a_failing_command_shows_failed_with_its_exit_code_everywhere() {
         "{screen}"
     );
 }
+
+#[test]
+fn members_roles_invites_and_revoke_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("alice");
+    let b = tmp.path().join("bob");
+    ok(&["init", a.to_str().unwrap()]);
+    let _alice = serve(&a, "alice");
+    let code = ok(&["invite", a.to_str().unwrap()]);
+    let _bob = join(&code, &b, "bob");
+    let ws = a.to_str().unwrap();
+
+    let members = |dir: &Path| -> Vec<serde_json::Value> {
+        let out = ok(&["-C", dir.to_str().unwrap(), "members", "--json"]);
+        serde_json::from_str(&out).unwrap()
+    };
+    wait_until("bob listed as an editor added by alice", || {
+        members(&a).iter().any(|m| m["name"] == "bob" && m["role"] == "editor")
+    });
+    let listed = members(&a);
+    let alice_id = listed.iter().find(|m| m["name"] == "alice").unwrap()["peer"].clone();
+    let bob = listed.iter().find(|m| m["name"] == "bob").unwrap();
+    assert_eq!(bob["added_by"], alice_id);
+    assert!(bob["added_at"].as_u64().unwrap() > 0);
+    assert!(ok(&["-C", ws, "members"]).contains("bob"));
+
+    // Open invites: listed by id, cancelled, and then the code no longer works.
+    let spare = ok(&["-C", ws, "invite", "--role", "viewer"]);
+    let invites: Vec<serde_json::Value> = serde_json::from_str(&ok(&["-C", ws, "invites", "--json"])).unwrap();
+    assert_eq!(invites.len(), 1);
+    assert_eq!(invites[0]["role"], "viewer");
+    let id = invites[0]["id"].as_str().unwrap();
+    assert!(ok(&["-C", ws, "invites", "cancel", id]).contains("cancelled"));
+    assert!(ok(&["-C", ws, "invites"]).contains("no open invites"));
+    let c = tmp.path().join("carol");
+    let out = tandem(&["join", spare.trim(), c.to_str().unwrap(), "--no-mdns"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cancelled"));
+
+    // Roles by name; an editor may not change them.
+    let out = tandem(&["-C", b.to_str().unwrap(), "role", "alice", "viewer"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only an owner"));
+    ok(&["-C", ws, "role", "bob", "viewer"]);
+    wait_until("bob sees himself a viewer", || {
+        members(&b).iter().any(|m| m["name"] == "bob" && m["role"] == "viewer")
+    });
+
+    // Revoke: the new key epoch is reported, bob is marked revoked and disconnected.
+    let out = ok(&["-C", ws, "revoke", "bob", "--grace", "1h"]);
+    assert!(out.contains("epoch 1"), "{out}");
+    assert!(members(&a)
+        .iter()
+        .any(|m| m["name"] == "bob" && m["revoked_by"] == alice_id));
+    let bob_id = bob["peer"].as_str().unwrap().to_string();
+    wait_until("bob no longer connected to alice", || {
+        let peers = status_json(&a)["peers"].as_array().cloned().unwrap_or_default();
+        !peers
+            .iter()
+            .any(|p| p["id"] == bob_id.as_str() && !p["address"].is_null())
+    });
+}

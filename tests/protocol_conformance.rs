@@ -621,6 +621,42 @@ fn join_request_carries_token_bytes_and_name() {
 }
 
 #[test]
+fn key_exchange_carries_the_epoch_and_a_signed_grant() {
+    let req = SyncRequest::Key {
+        v: WIRE_VERSION,
+        epoch: 3,
+    };
+    let wire = request_bytes(req.clone());
+    let v = cbor_value(&wire);
+    assert_eq!(keys(&v), ["op", "v", "epoch"]);
+    assert_eq!(text(field(&v, "op")), "key");
+    assert_eq!(int(field(&v, "epoch")), 3);
+    assert_eq!(read_request(&wire).unwrap(), req);
+
+    let owner = libp2p::identity::Keypair::generate_ed25519();
+    let grant = tandem::keys::Grant::issue(&owner, &[0xab; 16], 4, 60).unwrap();
+    let resp = SyncResponse::Key {
+        v: WIRE_VERSION,
+        grant: Some(grant.clone()),
+    };
+    let wire = response_bytes(resp.clone());
+    let v = cbor_value(&wire);
+    assert_eq!(keys(&v), ["op", "v", "grant"]);
+    assert_eq!(text(field(&v, "op")), "key");
+    let g = field(&v, "grant");
+    assert_eq!(keys(g), ["epoch", "key", "issuer", "issued_at", "grace_secs", "sig"]);
+    assert_eq!(bytes(field(g, "key")).len(), 32);
+    assert_eq!(bytes(field(g, "issuer")), owner.public().to_peer_id().to_bytes());
+    assert_eq!(read_response(&wire).unwrap(), resp);
+    assert_eq!(grant.verify(&[0xab; 16]).unwrap(), owner.public().to_peer_id());
+    let none = response_bytes(SyncResponse::Key {
+        v: WIRE_VERSION,
+        grant: None,
+    });
+    assert_eq!(field(&cbor_value(&none), "grant"), &Value::Null);
+}
+
+#[test]
 fn updates_response_lists_doc_updates_more_and_total_docs() {
     let resp = SyncResponse::Updates {
         v: WIRE_VERSION,
