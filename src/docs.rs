@@ -240,6 +240,13 @@ impl DocSet {
             // Some hostile updates apply cleanly and then make every later encode panic: encode
             // the new part now, inside the boundary.
             let _ = txn.encode_diff_v1(&before);
+            // Parts waiting for predecessors that never come would pile up without end.
+            let waiting = pending_bytes(&txn);
+            if waiting > MAX_PENDING_BYTES {
+                return Err(format!(
+                    "{waiting} bytes would wait for missing predecessors (cap {MAX_PENDING_BYTES})"
+                ));
+            }
             Ok::<bool, String>(deletes || txn.state_vector() != before)
         }));
         match outcome {
@@ -573,6 +580,18 @@ fn is_deleted<T: ReadTxn>(txn: &T) -> bool {
         .is_some_and(|v| matches!(v, Out::Any(Any::Bool(true))))
 }
 
+/// Most bytes of a document's updates that may wait for missing predecessors: an honest peer's
+/// gossip gets ahead of the sync exchange by a few messages, never by megabytes.
+pub const MAX_PENDING_BYTES: usize = 4 * 1024 * 1024;
+
+/// Encoded size of what waits in a document for missing predecessors (blocks and deletions).
+fn pending_bytes(txn: &yrs::TransactionMut<'_>) -> usize {
+    let store = txn.store();
+    let blocks = store.pending_update().map_or(0, |p| p.update.encode_v1().len());
+    let deletes = store.pending_ds().map_or(0, |ds| ds.encode_v1().len());
+    blocks + deletes
+}
+
 fn record_from(value: &Out) -> Option<MemberRecord> {
     let Out::Any(Any::Map(m)) = value else { return None };
     let s = |k: &str| match m.get(k) {
@@ -616,4 +635,42 @@ fn char_to_byte(text: &str, chars: impl Iterator<Item = usize>) -> Vec<usize> {
         .iter()
         .map(|c| map.get(c).copied().unwrap_or(text.len()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn updates_waiting_for_predecessors_that_never_come_are_capped() {
+        let path = RelPath::new("a.txt").unwrap();
+        let id = DocId::File(path.clone());
+        let mut docs = DocSet::new(client_id_for(&PeerId::random(), 0));
+        // A hostile author withholds its first update and sends 64 KiB chunks that build on it.
+        let author = Doc::with_client_id(7 << 16);
+        let text = author.get_or_insert_text(CONTENT);
+        text.insert(&mut author.transact_mut(), 0, "withheld");
+        let chunk = "x".repeat(64 * 1024);
+        let mut refused = None;
+        for i in 0..200 {
+            let before = author.transact().state_vector();
+            text.insert(&mut author.transact_mut(), 0, &chunk);
+            let update = author.transact().encode_diff_v1(&before);
+            if let Err(e) = docs.apply_remote(&id, &update, true, &|_| true) {
+                refused = Some((i, e));
+                break;
+            }
+        }
+        let (i, err) = refused.expect("the pile of waiting updates is refused at the cap");
+        assert!(
+            matches!(err, ApplyError::Poisoned(ref why) if why.contains("missing predecessors")),
+            "{err}"
+        );
+        assert!(
+            i * chunk.len() >= MAX_PENDING_BYTES / 2,
+            "not refused too early: after {i} chunks"
+        );
+        // Nothing of it became text.
+        assert_eq!(docs.raw_text(&path).unwrap_or_default(), "");
+    }
 }

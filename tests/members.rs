@@ -191,3 +191,45 @@ async fn once_the_grace_is_over_a_revoked_peer_cannot_even_connect() {
         .iter()
         .any(|p| p.id == carol_id && p.address.is_some()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn during_the_grace_the_old_key_admits_members_only_and_drops_anyone_else_at_once() {
+    let alice = owner(&[("a.txt", "a\n")]).await;
+    let carol = joined(&alice, "carol").await;
+    converged(&[&alice, &carol]).await;
+    let old_code = alice.node.invite(Role::Editor, Duration::from_secs(600)).await.unwrap();
+    alice
+        .node
+        .revoke(carol.node.peer_id(), Duration::from_secs(600))
+        .await
+        .unwrap();
+
+    // A new identity holding the old key (from a code issued before the rotation).
+    let stranger = stranger_with_key(&old_code).await;
+    let mut events = stranger.node.subscribe();
+    let alice_addr = alice.node.listen_addrs()[0]
+        .clone()
+        .with(libp2p::multiaddr::Protocol::P2p(alice.node.peer_id()));
+    stranger.node.dial(alice_addr);
+    tokio::time::timeout(DEADLINE, async {
+        loop {
+            match events.recv().await {
+                Ok(Event::PeerDisconnected { .. } | Event::ConnectionFailed { .. }) => return,
+                Ok(_) => {}
+                Err(e) => panic!("events ended: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("alice drops the stranger");
+    let sid = stranger.node.peer_id().to_string();
+    assert!(!alice
+        .node
+        .status()
+        .await
+        .unwrap()
+        .peers
+        .iter()
+        .any(|p| p.id == sid && p.address.is_some()));
+    assert!(tree(&stranger.dir).is_empty());
+}

@@ -52,24 +52,6 @@ async fn bad_expired_and_reused_invite_codes_are_refused_each_with_its_own_messa
 }
 
 /// Builds a peer that holds the workspace key and id but was never made a member.
-async fn stranger_with_key(code: &str) -> Peer {
-    let invite = Invite::decode(code).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("stranger");
-    Node::init(&dir).unwrap();
-    {
-        let mut store = tandem::store::Store::open(&dir.join(".tandem/tandem.db"), Default::default()).unwrap();
-        store.meta_set("workspace_id", &invite.workspace_id).unwrap();
-        store.meta_set("psk", &invite.key).unwrap();
-    }
-    let node = Node::start(config(&dir, "stranger")).await.unwrap();
-    Peer {
-        node,
-        dir,
-        tmp: Some(tmp),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_with_the_key_but_no_membership_connects_yet_receives_no_document() {
     let alice = owner(&[("plan.md", "the plan\n")]).await;

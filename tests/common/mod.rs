@@ -154,3 +154,23 @@ pub fn atomic_save(path: &Path, text: &str) {
     std::fs::write(&tmp, text).unwrap();
     std::fs::rename(&tmp, path).unwrap();
 }
+
+/// A peer that holds the workspace key of `code` (id and key written into a fresh workspace) but
+/// never redeemed it: a stranger to the members.
+pub async fn stranger_with_key(code: &str) -> Peer {
+    let invite = tandem::invite::Invite::decode(code).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("stranger");
+    Node::init(&dir).unwrap();
+    {
+        let mut store = tandem::store::Store::open(&dir.join(".tandem/tandem.db"), Default::default()).unwrap();
+        store.meta_set("workspace_id", &invite.workspace_id).unwrap();
+        store.meta_set("psk", &invite.key).unwrap();
+    }
+    let node = Node::start(config(&dir, "stranger")).await.unwrap();
+    Peer {
+        node,
+        dir,
+        tmp: Some(tmp),
+    }
+}
