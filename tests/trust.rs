@@ -5,7 +5,6 @@ mod common;
 use common::*;
 use std::time::Duration;
 use tandem::docs::client_id_for;
-use tandem::invite::Invite;
 use tandem::wire::Envelope;
 use tandem::{Event, Node, Role};
 use yrs::{Text, Transact};
