@@ -4,7 +4,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { get } from "svelte/store";
 import { api, errorText } from "./api";
 import { catchUp, closeAllDocs } from "./docs";
-import { handleMonitorEvent, refreshActivity, resetMonitor } from "./monitor";
+import { handleMonitorEvent, refreshActivity, resetMonitor, setAlerts } from "./monitor";
 import { notFollowing, reduceFollow, type FollowAction } from "./follow";
 import {
   activeFile,
@@ -29,7 +29,10 @@ import type { EngineEvent, Status } from "./types";
 
 export async function refreshStatus(): Promise<void> {
   try {
-    status.set(await api.status());
+    const s = await api.status();
+    status.set(s);
+    // Alerts come as events too; the status also catches those fired before the window listened.
+    if (s.alerts) setAlerts(s.alerts);
   } catch (e) {
     showError("Could not read the workspace status: " + errorText(e));
   }
@@ -154,6 +157,7 @@ export function enterWorkspace(s: Status): void {
   revealCursor.set(null);
   resetMonitor();
   status.set(s);
+  if (s.alerts) setAlerts(s.alerts);
   void refreshActivity();
   void refreshComments();
   void refreshChat();

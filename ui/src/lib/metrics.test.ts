@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   ACTIVITY_CAP,
+  chartPeers,
+  summary,
   formatBytes,
   isActivityItem,
   isAlertChange,
@@ -113,5 +115,36 @@ describe("helpers", () => {
     expect(formatBytes(512)).toBe("512 B");
     expect(formatBytes(1536)).toBe("1.5 KiB");
     expect(formatBytes(3 * MIB)).toBe("3.0 MiB");
+  });
+});
+
+describe("chartPeers", () => {
+  it("puts this peer first, then the others with metrics by name", () => {
+    const peers = [
+      { id: "p3", name: "zoe" },
+      { id: "p2", name: "" },
+      { id: "p4", name: "amy" },
+      { id: "p5", name: "no metrics" },
+    ];
+    const got = chartPeers({ id: "p1", name: "me" }, peers, ["p1", "p2", "p3", "p4"]);
+    expect(got.map((p) => p.id)).toEqual(["p1", "p4", "p2", "p3"]);
+    expect(got[0].me).toBe(true);
+    expect(got[2].name).toBe("p2…");
+  });
+
+  it("charts nobody before a workspace is open", () => {
+    expect(chartPeers(null, [], [])).toEqual([]);
+  });
+});
+
+describe("summary", () => {
+  it("reads the newest sample whatever the order", () => {
+    const got = summary([sample(2000, { cpu_percent: 55.4, sync_latency_ms: 12.6 }), sample(1000, { cpu_percent: 5 })]);
+    expect(got).toEqual({ cpu: "55%", mem: "512.0 MiB (50%)", net: "↓2.0 KiB/s ↑1.0 KiB/s", latency: "13 ms" });
+  });
+
+  it("says nothing without samples and a dash without a latency", () => {
+    expect(summary([])).toBeNull();
+    expect(summary([sample(1)])?.latency).toBe("–");
   });
 });

@@ -137,3 +137,39 @@ export function clock(unixSecs: number): string {
   const p = (n: number) => String(n).padStart(2, "0");
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
+
+/** A peer to chart: its id and the name to show. */
+export interface ChartPeer {
+  id: string;
+  name: string;
+  me: boolean;
+}
+
+/** The peers with metrics to chart: this peer first, then the others by name. */
+export function chartPeers(
+  me: { id: string; name: string } | null,
+  peers: { id: string; name: string }[],
+  withMetrics: Iterable<string>,
+): ChartPeer[] {
+  const known = new Set(withMetrics);
+  const out: ChartPeer[] = [];
+  if (me) out.push({ id: me.id, name: me.name || "me", me: true });
+  const others = peers
+    .filter((p) => p.id !== me?.id && known.has(p.id))
+    .map((p) => ({ id: p.id, name: p.name || p.id.slice(0, 12) + "…", me: false }))
+    .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  return [...out, ...others];
+}
+
+/** The figures shown above a peer's charts, from its newest sample. */
+export function summary(series: Metrics[]): { cpu: string; mem: string; net: string; latency: string } | null {
+  const m = series.reduce<Metrics | null>((a, b) => (a && a.at >= b.at ? a : b), null);
+  if (!m) return null;
+  const pct = m.mem_total > 0 ? Math.round((100 * m.mem_used) / m.mem_total) : 0;
+  return {
+    cpu: `${m.cpu_percent.toFixed(0)}%`,
+    mem: `${formatBytes(m.mem_used)} (${pct}%)`,
+    net: `↓${formatBytes(m.net_rx_bps)}/s ↑${formatBytes(m.net_tx_bps)}/s`,
+    latency: m.sync_latency_ms == null ? "–" : `${Math.round(m.sync_latency_ms)} ms`,
+  };
+}

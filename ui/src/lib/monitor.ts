@@ -12,6 +12,7 @@ import {
   type ActivityItem,
   type Alert,
   type AlertChange,
+  type Metrics,
 } from "./metrics";
 import { showError } from "./stores";
 import type { EngineEvent } from "./types";
@@ -20,6 +21,8 @@ import type { EngineEvent } from "./types";
 export const activity = writable<ActivityItem[]>([]);
 /** Alerts firing now, sorted by id. */
 export const alerts = writable<Alert[]>([]);
+/** Each charted peer's metrics over the last ten minutes, oldest first. */
+export const series = writable<Record<string, Metrics[]>>({});
 
 /** Applies an `activity` or `alert` event; other events are ignored. */
 export function handleMonitorEvent(ev: EngineEvent): void {
@@ -48,10 +51,27 @@ export function setAlerts(list: Alert[]): void {
   alerts.set([...list].sort((a, b) => a.id.localeCompare(b.id)));
 }
 
-/** Forgets the feed and the alerts (workspace opened or closed). */
+/** Forgets the feed, the alerts and the charts (workspace opened or closed). */
 export function resetMonitor(): void {
   activity.set([]);
   alerts.set([]);
+  series.set({});
+  seriesFailing = false;
+}
+
+let seriesFailing = false;
+
+/** Reads the metrics of `peers` (the charted ones); the others are dropped. */
+export async function refreshSeries(peers: string[]): Promise<void> {
+  try {
+    const got = await Promise.all(peers.map(async (p) => [p, await api.metricsSeries(p)] as const));
+    series.set(Object.fromEntries(got));
+    seriesFailing = false;
+  } catch (e) {
+    // Polled every two seconds: say it once per failure streak.
+    if (!seriesFailing) showError("Could not read the metrics: " + errorText(e));
+    seriesFailing = true;
+  }
 }
 
 /**

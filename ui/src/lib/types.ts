@@ -1,5 +1,7 @@
 // Shapes of what the engine sends, as serialised by the Rust side (src/node.rs, src/events.rs).
 
+import type { Alert, Metrics } from "./metrics";
+
 export type Role = "owner" | "editor" | "viewer";
 export type PresenceStatus = "online" | "idle" | "away" | "offline";
 export type AgentStatus = "idle" | "working" | "error" | "offline";
@@ -57,6 +59,10 @@ export interface Status {
   members: Record<string, { role: Role; name: string; added_by: string; added_at: number }>;
   quarantined: number;
   root_missing: boolean;
+  /** Latest metrics per peer id (this peer's too). */
+  metrics?: Record<string, Metrics>;
+  /** Alerts firing now. */
+  alerts?: Alert[];
 }
 
 export interface Reply {
@@ -141,6 +147,6 @@ export interface LivePeer {
 export interface LiveView {
   peers: LivePeer[];
   agents: Agent[];
-  metrics: Record<string, unknown>;
-  alerts: unknown[];
+  metrics: Record<string, Metrics>;
+  alerts: Alert[];
 }
