@@ -3,7 +3,8 @@
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use tandem::core::ReviewCmd;
-use tandem::review::{ChatMessage, CommentKind, Thread};
+use tandem::review::{ChatMessage, CommentKind, Review, Thread};
+use tandem::workspace::RelPath;
 use tauri::State;
 
 /// Every comment thread.
@@ -73,6 +74,59 @@ impl CommentAction {
 #[tracing::instrument(skip(state), err(Debug))]
 pub async fn comment_action(state: State<'_, AppState>, action: CommentAction, id: String) -> Result<()> {
     Ok(state.node().await?.review(action.cmd(id)).await?)
+}
+
+/// Every review request with its votes and outcome, oldest first.
+#[tauri::command]
+pub async fn reviews(state: State<'_, AppState>) -> Result<Vec<Review>> {
+    Ok(state.node().await?.review_state().await?.1)
+}
+
+/// Asks for a review of `files` needing `approvals` approvals; returns the request's id.
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn request_review(
+    state: State<'_, AppState>,
+    title: String,
+    files: Vec<String>,
+    approvals: u64,
+) -> Result<String> {
+    let title = title.trim().to_string();
+    if title.is_empty() {
+        return Err(Error::new("invalid", "A review request needs a title."));
+    }
+    if files.is_empty() {
+        return Err(Error::new("invalid", "Pick at least one file to review."));
+    }
+    let files = files
+        .iter()
+        .map(|f| RelPath::new(f).map_err(|e| Error::new("invalid", format!("{f}: {e}"))))
+        .collect::<Result<Vec<_>>>()?;
+    let id = tandem::review::new_id();
+    let cmd = ReviewCmd::Request {
+        id: id.clone(),
+        files,
+        approvals: approvals.max(1),
+        title,
+    };
+    state.node().await?.review(cmd).await?;
+    Ok(id)
+}
+
+/// Approves a review request, or requests changes (a reason is then required).
+#[tauri::command]
+#[tracing::instrument(skip(state, reason), err(Debug))]
+pub async fn vote_review(state: State<'_, AppState>, review: String, approve: bool, reason: String) -> Result<()> {
+    let reason = reason.trim().to_string();
+    if !approve && reason.is_empty() {
+        return Err(Error::new("invalid", "Say what should change."));
+    }
+    let cmd = ReviewCmd::Vote {
+        review,
+        approve,
+        reason,
+    };
+    Ok(state.node().await?.review(cmd).await?)
 }
 
 /// Says something in the chat.

@@ -2,6 +2,7 @@
 
 import { invoke } from "@tauri-apps/api/core";
 import type { ActivityItem, Metrics } from "./metrics";
+import type { Review } from "./reviews";
 import type { ChatMessage, CommandError, CommentAction, CommentKind, LiveView, Role, Status, Thread } from "./types";
 
 export const api = {
@@ -29,6 +30,14 @@ export const api = {
   replyComment: (thread: string, body: string) => invoke<string>("reply_comment", { thread, body }),
   /** `delete` takes a thread or reply id, the others a thread id. */
   commentAction: (action: CommentAction, id: string) => invoke<void>("comment_action", { action, id }),
+  /** Review requests with their votes and outcome. */
+  reviews: () => invoke<Review[]>("reviews"),
+  /** Asks for a review; returns the request's id. */
+  requestReview: (title: string, files: string[], approvals: number) =>
+    invoke<string>("request_review", { title, files, approvals }),
+  /** Approves, or requests changes with a reason. */
+  voteReview: (review: string, approve: boolean, reason: string) =>
+    invoke<void>("vote_review", { review, approve, reason }),
   chatSend: (text: string) => invoke<void>("chat_send", { text }),
   chatLog: () => invoke<ChatMessage[]>("chat_log"),
   setOpenFile: (path: string | null) => invoke<void>("set_open_file", { path }),

@@ -15,6 +15,7 @@ import {
   livePeers,
   openFile,
   revealCursor,
+  reviews,
   lastConnectionError,
   mergeChat,
   openFiles,
@@ -43,6 +44,14 @@ export async function refreshComments(): Promise<void> {
     comments.set(await api.comments());
   } catch (e) {
     showError("Could not load comments: " + errorText(e));
+  }
+}
+
+export async function refreshReviews(): Promise<void> {
+  try {
+    reviews.set(await api.reviews());
+  } catch (e) {
+    showError("Could not load review requests: " + errorText(e));
   }
 }
 
@@ -107,7 +116,9 @@ function apply(effect: Effect): void {
       void refreshStatus();
       break;
     case "refresh_comments":
+      // One `review_changed` event covers comments and review requests.
       void refreshComments();
+      void refreshReviews();
       break;
     case "refresh_chat":
       void refreshChat();
@@ -151,6 +162,7 @@ export function enterWorkspace(s: Status): void {
   activeFile.set(null);
   chat.set([]);
   comments.set([]);
+  reviews.set([]);
   lastConnectionError.set(null);
   livePeers.set([]);
   following.set(notFollowing);
@@ -160,6 +172,7 @@ export function enterWorkspace(s: Status): void {
   if (s.alerts) setAlerts(s.alerts);
   void refreshActivity();
   void refreshComments();
+  void refreshReviews();
   void refreshChat();
 }
 

@@ -3,6 +3,7 @@
 
 import { get, writable, type Readable } from "svelte/store";
 import { notFollowing, type FollowState } from "./follow";
+import type { Review } from "./reviews";
 import type { ChatMessage, EngineEvent, LivePeer, Peer, Role, Status, Thread } from "./types";
 
 // ---- Recent workspaces (localStorage) ----
@@ -63,6 +64,8 @@ export const recent = createRecentStore(typeof localStorage === "undefined" ? un
 
 export const status = writable<Status | null>(null);
 export const comments = writable<Thread[]>([]);
+/** Review requests, as the engine folds them. */
+export const reviews = writable<Review[]>([]);
 export const chat = writable<ChatMessage[]>([]);
 /** Files open as tabs, and the one shown. */
 export const openFiles = writable<string[]>([]);
