@@ -109,6 +109,9 @@ pub enum ApplyError {
     /// It inserts content under a client id that the sender may not write with.
     #[error("update carries content of client {0}, which is not an author allowed here")]
     Unauthorised(u64),
+    /// It would create a document beyond the limit this peer holds.
+    #[error("update would create a document beyond the limit of {0}")]
+    LimitReached(usize),
     /// Applying it panicked or left a document that no longer encodes; the document must be
     /// restored from the store.
     #[error("update poisoned the document: {0}")]
@@ -118,6 +121,7 @@ pub enum ApplyError {
 /// All documents of the workspace, in memory.
 pub struct DocSet {
     client: u64,
+    max_docs: usize,
     docs: BTreeMap<DocId, Doc>,
     /// Each file's text as a string, kept in step with local edits and dropped on remote ones, so
     /// a keystroke costs neither a full copy of the text nor a scan for its byte offset.
@@ -159,9 +163,25 @@ impl DocSet {
     pub fn new(client: u64) -> DocSet {
         DocSet {
             client,
+            max_docs: MAX_DOCS,
             docs: BTreeMap::new(),
             texts: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// Sets the most documents this set takes from peers and from disk (default [`MAX_DOCS`]).
+    pub fn set_max_docs(&mut self, max: usize) {
+        self.max_docs = max;
+    }
+
+    /// Whether a document `id` may come into being (it exists, or there is room for it).
+    pub fn has_room_for(&self, id: &DocId) -> bool {
+        self.docs.contains_key(id) || self.docs.len() < self.max_docs
+    }
+
+    /// The most documents this set takes.
+    pub fn max_docs(&self) -> usize {
+        self.max_docs
     }
 
     /// Ids of every document held.
@@ -231,6 +251,10 @@ impl DocSet {
         if deletes && !may_delete {
             return Err(ApplyError::DeletesNotAllowed);
         }
+        if !self.has_room_for(id) {
+            return Err(ApplyError::LimitReached(self.max_docs));
+        }
+        let is_file = matches!(id, DocId::File(_));
         self.uncache(id);
         let doc = self.doc(id);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -240,6 +264,15 @@ impl DocSet {
             // Some hostile updates apply cleanly and then make every later encode panic: encode
             // the new part now, inside the boundary.
             let _ = txn.encode_diff_v1(&before);
+            if is_file {
+                let bytes = txn.get_text(CONTENT).map_or(0, |t| t.len(&txn)) as u64;
+                if bytes > crate::workspace::MAX_FILE_BYTES {
+                    return Err(format!(
+                        "the file would grow to {bytes} bytes (limit {})",
+                        crate::workspace::MAX_FILE_BYTES
+                    ));
+                }
+            }
             // Parts waiting for predecessors that never come would pile up without end.
             let waiting = pending_bytes(&txn);
             if waiting > MAX_PENDING_BYTES {
@@ -580,6 +613,11 @@ fn is_deleted<T: ReadTxn>(txn: &T) -> bool {
         .is_some_and(|v| matches!(v, Out::Any(Any::Bool(true))))
 }
 
+/// Most documents a peer holds by default (files, deleted ones included, plus `members`,
+/// `review` and `chat`): every one lives in memory, so a peer must not let others grow it without
+/// end.
+pub const MAX_DOCS: usize = 50_000;
+
 /// Most bytes of a document's updates that may wait for missing predecessors: an honest peer's
 /// gossip gets ahead of the sync exchange by a few messages, never by megabytes.
 pub const MAX_PENDING_BYTES: usize = 4 * 1024 * 1024;
@@ -672,5 +710,49 @@ mod tests {
         );
         // Nothing of it became text.
         assert_eq!(docs.raw_text(&path).unwrap_or_default(), "");
+    }
+
+    fn text_update(client: u64, text: &str) -> Vec<u8> {
+        let doc = Doc::with_client_id(client);
+        let t = doc.get_or_insert_text(CONTENT);
+        t.insert(&mut doc.transact_mut(), 0, text);
+        let update = doc.transact().encode_state_as_update_v1(&StateVector::default());
+        update
+    }
+
+    #[test]
+    fn a_file_is_not_let_grow_past_the_file_size_limit() {
+        let path = RelPath::new("big.txt").unwrap();
+        let id = DocId::File(path.clone());
+        let mut docs = DocSet::new(1);
+        let big = "y".repeat(crate::workspace::MAX_FILE_BYTES as usize + 1);
+        let err = docs
+            .apply_remote(&id, &text_update(7 << 16, &big), true, &|_| true)
+            .unwrap_err();
+        assert!(err.to_string().contains("limit"), "{err}");
+        // The core then restores the document from the store: here, it had nothing stored.
+        docs.forget(&id);
+        let fits = "y".repeat(1000);
+        assert!(docs
+            .apply_remote(&id, &text_update(8 << 16, &fits), true, &|_| true)
+            .is_ok());
+    }
+
+    #[test]
+    fn no_document_comes_into_being_beyond_the_limit() {
+        let mut docs = DocSet::new(1);
+        docs.set_max_docs(2);
+        let doc = |p: &str| DocId::File(RelPath::new(p).unwrap());
+        for p in ["a.txt", "b.txt"] {
+            docs.apply_remote(&doc(p), &text_update(7 << 16, p), true, &|_| true)
+                .unwrap();
+        }
+        let err = docs.apply_remote(&doc("c.txt"), &text_update(7 << 16, "c"), true, &|_| true);
+        assert!(matches!(err, Err(ApplyError::LimitReached(2))));
+        assert_eq!(docs.len(), 2);
+        // Documents already held still take updates.
+        assert!(docs
+            .apply_remote(&doc("a.txt"), &text_update(9 << 16, "more"), true, &|_| true)
+            .is_ok());
     }
 }

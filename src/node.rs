@@ -49,6 +49,8 @@ pub struct NodeConfig {
     pub heartbeat: Duration,
     /// How long a peer stays online without being heard from.
     pub presence_ttl: Duration,
+    /// Most documents (files, deleted ones included) this peer takes from disk and from peers.
+    pub max_docs: usize,
 }
 
 impl NodeConfig {
@@ -66,6 +68,7 @@ impl NodeConfig {
             review_agent: true,
             heartbeat: live::HEARTBEAT,
             presence_ttl: live::TTL,
+            max_docs: crate::docs::MAX_DOCS,
         }
     }
 }
@@ -358,7 +361,15 @@ impl Node {
             live: live_tx.clone(),
             keys: keys.clone(),
         };
-        let core_thread = Core::spawn(peer_id, name.clone(), layout.clone(), store, outputs, core_rx)?;
+        let core_thread = Core::spawn(
+            peer_id,
+            name.clone(),
+            layout.clone(),
+            store,
+            outputs,
+            core_rx,
+            cfg.max_docs,
+        )?;
         if let Some(inviter) = inviter {
             let _ = core_tx.send(Cmd::TrustInviter(inviter));
             let _ = net_tx.send(NetCmd::Inviter(inviter));
@@ -618,6 +629,13 @@ impl Node {
     /// Replaces a file's text through the CRDT (as an editor would); returns once stored.
     pub async fn set_text(&self, path: &str, text: &str) -> Result<(), Error> {
         let path = RelPath::new(path)?;
+        let limit = crate::workspace::MAX_FILE_BYTES;
+        if text.len() as u64 > limit {
+            return Err(Error::Refused(format!(
+                "{path}: {} bytes is over the file size limit of {limit} bytes; nothing was changed",
+                text.len()
+            )));
+        }
         self.ask(|reply| Cmd::SetText {
             path,
             text: text.to_string(),

@@ -363,6 +363,8 @@ pub enum Skip {
     BadName(String),
     /// Could not be read; carries the reason.
     Unreadable(String),
+    /// The workspace already holds as many documents as this peer takes; carries the limit.
+    LimitReached(usize),
 }
 
 impl fmt::Display for Skip {
@@ -374,6 +376,7 @@ impl fmt::Display for Skip {
             Skip::Symlink => write!(f, "symbolic link (not followed)"),
             Skip::BadName(why) => write!(f, "unsupported name: {why}"),
             Skip::Unreadable(why) => write!(f, "unreadable: {why}"),
+            Skip::LimitReached(n) => write!(f, "not synced: the workspace already holds {n} documents, the limit"),
         }
     }
 }

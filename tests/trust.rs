@@ -209,3 +209,55 @@ async fn malformed_nested_forged_and_path_escaping_messages_are_dropped_and_the_
         .contains("alice's mouth"));
     assert!(!alice.dir.parent().unwrap().join("etc").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_takes_no_more_documents_than_its_limit_and_says_why_without_blaming_the_sender() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("alice");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.txt"), "a\n").unwrap();
+    Node::init(&dir).unwrap();
+    let mut cfg = config(&dir, "alice");
+    cfg.max_docs = 4; // members, a.txt and room for two more
+    let alice = Peer {
+        node: Node::start(cfg).await.unwrap(),
+        dir,
+        tmp: Some(tmp),
+    };
+    let bob = joined(&alice, "bob").await;
+    converged(&[&alice, &bob]).await;
+
+    for i in 0..5 {
+        bob.node.set_text(&format!("new{i}.txt"), "from bob\n").await.unwrap();
+    }
+    bob.node.set_text("a.txt", "a\nb\n").await.unwrap();
+    wait_for(&[&alice.node], "alice takes bob's edit of a file she holds", || async {
+        alice.node.text("a.txt").await.unwrap().as_deref() == Some("a\nb\n")
+    })
+    .await;
+    let status = alice.node.status().await.unwrap();
+    let synced = status.docs.files.len();
+    assert!(synced <= 3, "alice holds at most her limit: {synced} files");
+    alice.write("mine.txt", "written on alice's disk\n");
+    wait_for(&[&alice.node], "alice says why her new file is not synced", || async {
+        let status = alice.node.status().await.unwrap();
+        status
+            .docs
+            .skipped
+            .iter()
+            .any(|s| s.path == "mine.txt" && s.reason.contains("limit"))
+    })
+    .await;
+    // Bob is not penalised for alice's limit.
+    let bob_id = bob.node.peer_id().to_string();
+    let score = alice
+        .node
+        .status()
+        .await
+        .unwrap()
+        .peers
+        .into_iter()
+        .find(|p| p.id == bob_id)
+        .and_then(|p| p.score);
+    assert!(score.unwrap_or(0.0) >= 0.0, "{score:?}");
+}

@@ -5,7 +5,7 @@ use super::{Core, DiskEvent, WriteCmd, WriteResult};
 use crate::docs::DocId;
 use crate::events::{Event, Origin};
 use crate::merge;
-use crate::workspace::{ReadOutcome, RelPath};
+use crate::workspace::{ReadOutcome, RelPath, Skip};
 use std::collections::BTreeSet;
 
 /// Prefix of the `disk_bases` rows that hold the hash of a write about to be made (a workspace
@@ -134,6 +134,13 @@ impl Core {
             return;
         }
         if !self.may_edit_locally(&path) {
+            return;
+        }
+        if !self.docs.has_room_for(&DocId::File(path.clone())) {
+            let max = self.docs.max_docs();
+            if self.skipped.insert(path.to_string(), Skip::LimitReached(max)).is_none() {
+                tracing::warn!(path = %path, limit = max, "new file not synced: the workspace holds the most documents this peer takes");
+            }
             return;
         }
         let splices = match self.docs.live_text(&path) {

@@ -345,6 +345,7 @@ impl Core {
         store: Store,
         out: Outputs,
         rx: mpsc::UnboundedReceiver<Cmd>,
+        max_docs: usize,
     ) -> Result<std::thread::JoinHandle<()>, crate::Error> {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let slot = std::sync::Arc::new(std::sync::Mutex::new(Some((store, out, rx))));
@@ -359,6 +360,7 @@ impl Core {
                     };
                     match Core::load(me, name, layout, store, out) {
                         Ok(mut core) => {
+                            core.docs.set_max_docs(max_docs);
                             core.ensure_own_name();
                             let _ = ready.send(Ok(()));
                             core.run(rx);

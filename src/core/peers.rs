@@ -84,6 +84,24 @@ impl Trust {
     }
 }
 
+/// Why a gossip message was refused, and whether that counts against its sender.
+struct Refusal {
+    why: String,
+    penalise: bool,
+}
+
+impl From<String> for Refusal {
+    fn from(why: String) -> Refusal {
+        Refusal { why, penalise: true }
+    }
+}
+
+impl From<&str> for Refusal {
+    fn from(why: &str) -> Refusal {
+        why.to_string().into()
+    }
+}
+
 /// Which documents a role may change: members (owners), files (editors), review and chat (all).
 fn role_may_change(role: Role, id: &DocId) -> bool {
     match id {
@@ -160,11 +178,11 @@ impl Core {
 
     pub(super) fn on_gossip(&mut self, source: PeerId, via: PeerId, msg: MessageId, data: &[u8]) {
         let verdict = self.gossip_verdict(source, data);
-        if let Err(why) = &verdict {
-            tracing::warn!(peer = %source, reason = %why, "gossip message refused");
+        if let Err(refusal) = &verdict {
+            tracing::warn!(peer = %source, reason = %refusal.why, "gossip message refused");
             let _ = self.out.events.send(Event::Refused {
                 peer: source.to_string(),
-                reason: why.clone(),
+                reason: refusal.why.clone(),
             });
         }
         // A stranger is already scored below the publish threshold; a member who sends what it
@@ -172,12 +190,13 @@ impl Core {
         let accept = match verdict {
             Ok(()) => Some(true),
             Err(_) if !self.trust.may_deliver(Via::Gossip(source)) => None,
+            Err(Refusal { penalise: false, .. }) => None,
             Err(_) => Some(false),
         };
         self.batch.reports.push((msg, via, accept));
     }
 
-    fn gossip_verdict(&mut self, source: PeerId, data: &[u8]) -> Result<(), String> {
+    fn gossip_verdict(&mut self, source: PeerId, data: &[u8]) -> Result<(), Refusal> {
         let env = Envelope::decode(data).map_err(|e| e.to_string())?;
         if !self.trust.may_deliver(Via::Gossip(source)) {
             return Err("sender is not a member".into());
@@ -199,7 +218,7 @@ impl Core {
         }
         let id = DocId::parse(&env.doc).ok_or_else(|| format!("bad document id {:?}", env.doc))?;
         if env.kind == Kind::Update && !self.trust.may_write(&source, &id) {
-            return Err(format!("sender may not change {id}"));
+            return Err(format!("sender may not change {id}").into());
         }
         if let Some(t) = env.t {
             let ms = crate::wire::unix_millis().saturating_sub(t) as f64;
@@ -214,7 +233,11 @@ impl Core {
             Kind::Update => self
                 .accept_remote(id, env.data, Via::Gossip(source))
                 .map(|_| ())
-                .map_err(|e| e.to_string()),
+                .map_err(|e| Refusal {
+                    // Our own limit is not the sender's fault.
+                    penalise: !matches!(e, ApplyError::LimitReached(_)),
+                    why: e.to_string(),
+                }),
         }
     }
 
