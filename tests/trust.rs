@@ -261,3 +261,27 @@ async fn a_peer_takes_no_more_documents_than_its_limit_and_says_why_without_blam
         .and_then(|p| p.score);
     assert!(score.unwrap_or(0.0) >= 0.0, "{score:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_swapped_for_a_symlink_mid_sync_gets_nothing_written_through_it() {
+    let alice = owner(&[("dir/x.txt", "x\n"), ("other.txt", "o\n")]).await;
+    let bob = joined(&alice, "bob").await;
+    converged(&[&alice, &bob]).await;
+
+    // On bob's machine something swaps dir/ for a link to a folder outside the workspace.
+    let outside = bob.dir.parent().unwrap().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("x.txt"), "not tandem's\n").unwrap();
+    std::fs::rename(bob.path("dir"), bob.dir.parent().unwrap().join("dir-moved")).unwrap();
+    std::os::unix::fs::symlink(&outside, bob.path("dir")).unwrap();
+
+    alice.node.set_text("dir/x.txt", "x\nchanged by alice\n").await.unwrap();
+    alice.node.set_text("other.txt", "o\nchanged too\n").await.unwrap();
+    wait_for(&[&bob.node], "bob takes both edits and writes the file he may write", || async {
+        bob.node.text("dir/x.txt").await.unwrap().as_deref() == Some("x\nchanged by alice\n")
+            && bob.read("other.txt").as_deref() == Some("o\nchanged too\n")
+    })
+    .await;
+    assert_eq!(std::fs::read_to_string(outside.join("x.txt")).unwrap(), "not tandem's\n");
+    assert!(std::fs::symlink_metadata(bob.path("dir")).unwrap().file_type().is_symlink());
+}
