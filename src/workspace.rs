@@ -365,6 +365,8 @@ pub enum Skip {
     Unreadable(String),
     /// The workspace already holds as many documents as this peer takes; carries the limit.
     LimitReached(usize),
+    /// Another file's name differs only by case or Unicode normalisation; carries that name.
+    NameClash(String),
 }
 
 impl fmt::Display for Skip {
@@ -376,6 +378,11 @@ impl fmt::Display for Skip {
             Skip::Symlink => write!(f, "symbolic link (not followed)"),
             Skip::BadName(why) => write!(f, "unsupported name: {why}"),
             Skip::Unreadable(why) => write!(f, "unreadable: {why}"),
+            Skip::NameClash(other) => write!(
+                f,
+                "not written: its name differs from {other:?} only by case or Unicode normalisation, \
+                 which many file systems cannot keep apart; rename one of them"
+            ),
             Skip::LimitReached(n) => write!(f, "not synced: the workspace already holds {n} documents, the limit"),
         }
     }
@@ -528,6 +535,13 @@ fn read_limited(layout: &Layout, rel: &RelPath, limit: u64) -> ReadOutcome {
         return Skipped(Skip::Binary);
     }
     String::from_utf8(bytes).map_or(Skipped(Skip::NotUtf8), ReadOutcome::Text)
+}
+
+/// How a case-insensitive, normalising file system (macOS, Windows) sees a path: two paths with
+/// the same fold can be one file there.
+pub fn fold_name(path: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    path.nfc().collect::<String>().to_lowercase()
 }
 
 // Checks (and with `create`, makes) each parent folder of `rel`; Ok(false) means one is missing.

@@ -277,11 +277,72 @@ async fn a_folder_swapped_for_a_symlink_mid_sync_gets_nothing_written_through_it
 
     alice.node.set_text("dir/x.txt", "x\nchanged by alice\n").await.unwrap();
     alice.node.set_text("other.txt", "o\nchanged too\n").await.unwrap();
-    wait_for(&[&bob.node], "bob takes both edits and writes the file he may write", || async {
-        bob.node.text("dir/x.txt").await.unwrap().as_deref() == Some("x\nchanged by alice\n")
-            && bob.read("other.txt").as_deref() == Some("o\nchanged too\n")
-    })
+    wait_for(
+        &[&bob.node],
+        "bob takes both edits and writes the file he may write",
+        || async {
+            bob.node.text("dir/x.txt").await.unwrap().as_deref() == Some("x\nchanged by alice\n")
+                && bob.read("other.txt").as_deref() == Some("o\nchanged too\n")
+        },
+    )
     .await;
-    assert_eq!(std::fs::read_to_string(outside.join("x.txt")).unwrap(), "not tandem's\n");
-    assert!(std::fs::symlink_metadata(bob.path("dir")).unwrap().file_type().is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(outside.join("x.txt")).unwrap(),
+        "not tandem's\n"
+    );
+    assert!(std::fs::symlink_metadata(bob.path("dir"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_that_differ_only_by_case_or_normalisation_reach_other_disks_once() {
+    let alice = owner(&[]).await;
+    let bob = joined(&alice, "bob").await;
+    // Distinct files on alice's (case-sensitive) disk; one file on a Mac's.
+    let nfc = "caf\u{e9}.txt";
+    let nfd = "cafe\u{301}.txt";
+    for (name, text) in [
+        ("README.md", "upper\n"),
+        ("Readme.md", "mixed\n"),
+        (nfc, "nfc\n"),
+        (nfd, "nfd\n"),
+    ] {
+        alice.write(name, text);
+    }
+    let pairs = [("README.md", "Readme.md"), (nfc, nfd)];
+    wait_for(
+        &[&bob.node],
+        "one of each pair on bob's disk, the other listed with why",
+        || async {
+            let status = bob.node.status().await.unwrap();
+            let clash = |p: &str| {
+                status
+                    .docs
+                    .skipped
+                    .iter()
+                    .any(|s| s.path == p && s.reason.contains("only by case"))
+            };
+            pairs
+                .iter()
+                .all(|(a, b)| (bob.read(a).is_some() && clash(b)) || (bob.read(b).is_some() && clash(a)))
+        },
+    )
+    .await;
+    for name in ["README.md", "Readme.md", nfc, nfd] {
+        assert!(
+            bob.node.text(name).await.unwrap().is_some(),
+            "{name} synced as a document"
+        );
+    }
+    let on_disk: Vec<String> = std::fs::read_dir(&bob.dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    assert_eq!(on_disk.len(), 2, "{on_disk:?}");
+    // Alice, who made both on her own disk, keeps both.
+    assert_eq!(alice.read("Readme.md").as_deref(), Some("mixed\n"));
+    assert_eq!(alice.read("README.md").as_deref(), Some("upper\n"));
 }

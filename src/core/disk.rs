@@ -5,8 +5,8 @@ use super::{Core, DiskEvent, WriteCmd, WriteResult};
 use crate::docs::DocId;
 use crate::events::{Event, Origin};
 use crate::merge;
-use crate::workspace::{ReadOutcome, RelPath, Skip};
-use std::collections::BTreeSet;
+use crate::workspace::{fold_name, ReadOutcome, RelPath, Skip};
+use std::collections::{BTreeSet, HashMap};
 
 /// Prefix of the `disk_bases` rows that hold the hash of a write about to be made (a workspace
 /// path can never start with a control character).
@@ -206,6 +206,47 @@ impl Core {
                 tracing::error!(path = %path, error = %why, "could not write file; will retry on the next change");
             }
         }
+    }
+
+    /// Writes out changed documents, except a new file whose name another live file shares on a
+    /// case-insensitive, normalising file system: only one of them may ever reach the disk, or two
+    /// documents would overwrite each other there. The rule holds on every peer, whatever its file
+    /// system: the one already on this disk stays, else the first in byte order is written.
+    pub(super) fn write_dirty(&mut self, dirty: BTreeSet<RelPath>) {
+        let creating = dirty.iter().any(|p| !self.disk_base.contains_key(p));
+        let groups = creating.then(|| self.fold_groups());
+        for path in dirty {
+            if let Some(other) = groups.as_ref().and_then(|g| self.clash(&path, g)) {
+                let why = Skip::NameClash(other.to_string());
+                if self.skipped.insert(path.to_string(), why).is_none() {
+                    tracing::warn!(path = %path, other = %other, "file not written: its name clashes with another's");
+                }
+                continue;
+            }
+            self.write_out(&path);
+        }
+    }
+
+    fn fold_groups(&self) -> HashMap<String, Vec<RelPath>> {
+        let mut groups: HashMap<String, Vec<RelPath>> = HashMap::new();
+        for path in self.docs.live_files() {
+            groups.entry(fold_name(path.as_str())).or_default().push(path);
+        }
+        groups
+    }
+
+    /// The file that keeps new file `path` off the disk: another of its fold that is on this disk
+    /// already, or that sorts first.
+    fn clash(&self, path: &RelPath, groups: &HashMap<String, Vec<RelPath>>) -> Option<RelPath> {
+        if self.disk_base.contains_key(path) {
+            return None;
+        }
+        let group = groups.get(&fold_name(path.as_str()))?;
+        group
+            .iter()
+            .filter(|other| *other != path)
+            .find(|other| self.disk_base.contains_key(*other) || *other < path)
+            .cloned()
     }
 
     /// Sends the document's text to disk if it differs from what is there and no write is in flight.

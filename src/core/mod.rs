@@ -589,9 +589,7 @@ impl Core {
         if batch.touched.contains(&DocId::Members) {
             self.refresh_members();
         }
-        for path in batch.dirty {
-            self.write_out(&path);
-        }
+        self.write_dirty(batch.dirty);
         // A burst of keystrokes in one file is one change to tell about, not hundreds.
         let mut events = batch.events;
         events.dedup();
