@@ -263,25 +263,25 @@ async fn a_peer_takes_no_more_documents_than_its_limit_and_says_why_without_blam
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_folder_swapped_for_a_symlink_mid_sync_gets_nothing_written_through_it() {
-    let alice = owner(&[("dir/x.txt", "x\n"), ("other.txt", "o\n")]).await;
+async fn a_folder_swapped_for_a_symlink_gets_nothing_written_through_it() {
+    let alice = owner(&[("other.txt", "o\n")]).await;
     let bob = joined(&alice, "bob").await;
     converged(&[&alice, &bob]).await;
 
-    // On bob's machine something swaps dir/ for a link to a folder outside the workspace.
+    // On bob's machine, where the folder sub/ is about to arrive, a link to a folder outside the
+    // workspace takes its place.
     let outside = bob.dir.parent().unwrap().join("outside");
     std::fs::create_dir_all(&outside).unwrap();
     std::fs::write(outside.join("x.txt"), "not tandem's\n").unwrap();
-    std::fs::rename(bob.path("dir"), bob.dir.parent().unwrap().join("dir-moved")).unwrap();
-    std::os::unix::fs::symlink(&outside, bob.path("dir")).unwrap();
+    std::os::unix::fs::symlink(&outside, bob.path("sub")).unwrap();
 
-    alice.node.set_text("dir/x.txt", "x\nchanged by alice\n").await.unwrap();
+    alice.write("sub/x.txt", "x from alice\n");
     alice.node.set_text("other.txt", "o\nchanged too\n").await.unwrap();
     wait_for(
         &[&bob.node],
-        "bob takes both edits and writes the file he may write",
+        "bob takes both files and writes the one he may write",
         || async {
-            bob.node.text("dir/x.txt").await.unwrap().as_deref() == Some("x\nchanged by alice\n")
+            bob.node.text("sub/x.txt").await.unwrap().as_deref() == Some("x from alice\n")
                 && bob.read("other.txt").as_deref() == Some("o\nchanged too\n")
         },
     )
@@ -290,10 +290,12 @@ async fn a_folder_swapped_for_a_symlink_mid_sync_gets_nothing_written_through_it
         std::fs::read_to_string(outside.join("x.txt")).unwrap(),
         "not tandem's\n"
     );
-    assert!(std::fs::symlink_metadata(bob.path("dir"))
+    assert!(std::fs::symlink_metadata(bob.path("sub"))
         .unwrap()
         .file_type()
         .is_symlink());
+    // Alice's file is intact everywhere it can be.
+    assert_eq!(alice.read("sub/x.txt").as_deref(), Some("x from alice\n"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -345,4 +347,31 @@ async fn names_that_differ_only_by_case_or_normalisation_reach_other_disks_once(
     // Alice, who made both on her own disk, keeps both.
     assert_eq!(alice.read("Readme.md").as_deref(), Some("mixed\n"));
     assert_eq!(alice.read("README.md").as_deref(), Some("upper\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_gigabyte_file_is_skipped_with_its_size_and_never_read() {
+    let alice = owner(&[("a.txt", "a\n")]).await;
+    let bob = joined(&alice, "bob").await;
+    // Sparse: a gigabyte on paper, nothing on the disk; reading it whole would show in the test's time and memory.
+    let huge = std::fs::File::create(alice.path("huge.txt")).unwrap();
+    huge.set_len(1 << 30).unwrap();
+    drop(huge);
+    alice.write("after.txt", "after\n");
+    wait_for(
+        &[&alice.node, &bob.node],
+        "the huge file skipped with its size; the next file synced",
+        || async {
+            let status = alice.node.status().await.unwrap();
+            let skipped = status
+                .docs
+                .skipped
+                .iter()
+                .any(|s| s.path == "huge.txt" && s.reason.contains("1073741824"));
+            skipped && bob.read("after.txt").is_some()
+        },
+    )
+    .await;
+    assert_eq!(bob.node.text("huge.txt").await.unwrap(), None);
+    assert!(bob.read("huge.txt").is_none());
 }
