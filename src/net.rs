@@ -16,6 +16,7 @@ use libp2p::identity::Keypair;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::{behaviour::toggle::Toggle, NetworkBehaviour, SwarmEvent};
 use libp2p::{identify, mdns, noise, ping, tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm};
+mod gate;
 pub mod psk;
 
 pub use psk::{KeyRing, Keys};
@@ -117,6 +118,8 @@ pub struct NetConfig {
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
+    // First, so that a denied connection never reaches the other behaviours.
+    gate: gate::Gate,
     gossipsub: gossipsub::Behaviour,
     mdns: Toggle<mdns::tokio::Behaviour>,
     identify: identify::Behaviour,
@@ -142,7 +145,6 @@ pub struct NetLoop {
     sync_interval: Duration,
     offline: bool,
     gossip_in: (u64, u64),
-    keys: KeyRing,
 }
 
 /// Errors starting the network.
@@ -171,6 +173,7 @@ impl NetLoop {
         events: broadcast::Sender<Event>,
     ) -> Result<NetLoop, NetError> {
         let keys = cfg.keys.clone();
+        let gate_keys = cfg.keys.clone();
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(cfg.keypair)
             .with_tokio()
             .with_other_transport(|key| {
@@ -220,6 +223,7 @@ impl NetLoop {
                     request_response::Config::default().with_request_timeout(Duration::from_secs(60)),
                 );
                 Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Behaviour {
+                    gate: gate::Gate::new(gate_keys),
                     gossipsub,
                     mdns: Toggle::from(mdns),
                     identify: identify::Behaviour::new(
@@ -265,7 +269,6 @@ impl NetLoop {
             sync_interval: cfg.sync_interval,
             offline: false,
             gossip_in: (0, 0),
-            keys: cfg.keys,
         })
     }
 
@@ -300,17 +303,6 @@ impl NetLoop {
 
     fn is_trusted(&self, peer: &PeerId) -> bool {
         self.membership.roles.contains_key(peer) || (self.membership.roles.is_empty() && self.inviter == Some(*peer))
-    }
-
-    /// A revoked peer is never kept; the previous workspace key admits only members.
-    fn must_refuse(&self, peer: &PeerId, endpoint: &libp2p::core::ConnectedPoint) -> bool {
-        let old_key = match endpoint {
-            libp2p::core::ConnectedPoint::Listener { send_back_addr, .. } => {
-                self.keys.came_with_old_key(&send_back_addr.to_string())
-            }
-            libp2p::core::ConnectedPoint::Dialer { .. } => false,
-        };
-        self.membership.revoked.contains(peer) || (old_key && !self.membership.roles.contains_key(peer))
     }
 
     fn score_peer(&mut self, peer: &PeerId) {
@@ -376,6 +368,9 @@ impl NetLoop {
                     .copied()
                     .collect();
                 self.membership = m;
+                let members = self.membership.roles.keys().copied().collect();
+                let revoked = self.membership.revoked.clone();
+                self.swarm.behaviour_mut().gate.set(members, revoked);
                 for peer in dropped.into_iter().filter(|p| self.connected.contains_key(p)) {
                     tracing::info!(%peer, "no longer a member: disconnecting");
                     let _ = self.swarm.disconnect_peer_id(peer);
@@ -461,10 +456,6 @@ impl NetLoop {
                 tracing::debug!(%address, "listening");
             }
             SwarmEvent::ConnectionEstablished { peer_id, .. } if self.offline => {
-                let _ = self.swarm.disconnect_peer_id(peer_id);
-            }
-            SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } if self.must_refuse(&peer_id, &endpoint) => {
-                tracing::info!(peer = %peer_id, "connection from a revoked peer or with a retired key closed");
                 let _ = self.swarm.disconnect_peer_id(peer_id);
             }
             SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
