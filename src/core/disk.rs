@@ -126,6 +126,12 @@ impl Core {
         }
         let base = self.disk_base.get(&path).cloned();
         if base.as_deref() == Some(ours.as_str()) {
+            // Nothing new on disk, but the document may be ahead of it: edits stored just before
+            // a crash (kill -9) and never written out would otherwise stay off disk until the
+            // next change to the file.
+            if self.docs.live_text(&path).as_deref() != Some(ours.as_str()) {
+                self.batch.dirty.insert(path);
+            }
             return;
         }
         if self.docs.live_text(&path).as_deref() == Some(ours.as_str()) {
