@@ -36,6 +36,7 @@ pub fn rescan(layout: &Layout, core: &mpsc::UnboundedSender<Cmd>) {
     let ignore = Ignore::load(layout);
     let read_at = Instant::now();
     let ev = match workspace::scan(layout, &ignore) {
+        Ok(_) if !layout.is_workspace() => DiskEvent::RootMissing,
         Ok(scan) => DiskEvent::Rescan(scan, read_at),
         Err(e) => {
             tracing::error!(error = %e, "scan failed");
@@ -43,6 +44,19 @@ pub fn rescan(layout: &Layout, core: &mpsc::UnboundedSender<Cmd>) {
         }
     };
     let _ = core.send(Cmd::Disk(ev));
+}
+
+/// A rescan the watcher asked for (its error, an overflow): such errors come at once, not
+/// debounced, often while the folder is being removed, so the scan is trusted only if the
+/// workspace is still there a debounce period later; a half-deleted folder would otherwise read
+/// as every missing file deleted.
+fn rescan_settled(layout: &Layout, core: &mpsc::UnboundedSender<Cmd>) {
+    std::thread::sleep(DEBOUNCE);
+    if !layout.is_workspace() {
+        let _ = core.send(Cmd::Disk(DiskEvent::RootMissing));
+        return;
+    }
+    rescan(layout, core);
 }
 
 /// Starts watching the workspace folder; events are read and sent to the core.
@@ -73,7 +87,7 @@ fn watch_loop(layout: Layout, rx: std_mpsc::Receiver<DebounceEventResult>, core:
                 for e in errors {
                     tracing::warn!(error = %e, "watcher error; rescanning");
                 }
-                rescan(&layout, &core);
+                rescan_settled(&layout, &core);
                 continue;
             }
         };
@@ -83,7 +97,7 @@ fn watch_loop(layout: Layout, rx: std_mpsc::Receiver<DebounceEventResult>, core:
             full |= ev.event.need_rescan();
             paths.extend(ev.event.paths.iter().cloned());
         }
-        if !layout.root.is_dir() {
+        if !layout.is_workspace() {
             let _ = core.send(Cmd::Disk(DiskEvent::RootMissing));
             continue;
         }
@@ -102,7 +116,7 @@ fn watch_loop(layout: Layout, rx: std_mpsc::Receiver<DebounceEventResult>, core:
             }
         }
         if full {
-            rescan(&layout, &core);
+            rescan_settled(&layout, &core);
             continue;
         }
         for p in paths {

@@ -26,8 +26,10 @@ impl Core {
             self.root_missing = true;
             return;
         }
-        if !self.layout.root.is_dir() {
+        if !self.layout.is_workspace() {
             // A vanishing folder reports its files as removed first: never read that as deletions.
+            // Its `.tandem/` going too is the sign, and also catches a folder unmounted under us,
+            // whose path then shows the empty folder beneath the mount.
             return self.on_disk(DiskEvent::RootMissing);
         }
         self.root_missing = false;
