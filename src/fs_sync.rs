@@ -97,6 +97,9 @@ fn watch_loop(layout: Layout, rx: std_mpsc::Receiver<DebounceEventResult>, core:
             full |= ev.event.need_rescan();
             paths.extend(ev.event.paths.iter().cloned());
         }
+        if full {
+            tracing::warn!("the watcher's event queue overflowed (events were lost); rescanning the whole folder");
+        }
         if !layout.is_workspace() {
             let _ = core.send(Cmd::Disk(DiskEvent::RootMissing));
             continue;

@@ -12,7 +12,13 @@ use std::time::Duration;
 
 /// Appends numbered lines to `file` through `dir`'s control socket until told to stop; returns
 /// the lines the peer acknowledged (stored).
-fn editor(dir: PathBuf, file: &'static str, who: &'static str, first: usize, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<String>> {
+fn editor(
+    dir: PathBuf,
+    file: &'static str,
+    who: &'static str,
+    first: usize,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Vec<String>> {
     std::thread::spawn(move || {
         let mut acked = Vec::new();
         let mut known: Option<String> = None;
@@ -112,7 +118,12 @@ fn acknowledged_edits_survive_kill_9_at_random_moments_and_the_peers_converge() 
                     for f in files {
                         let disk = std::fs::read_to_string(hosts[p].dir.join(f)).unwrap_or_default();
                         let doc = get_text(&hosts[p].dir, f).ok().flatten().unwrap_or_default();
-                        eprintln!("{}: {f}: disk {} lines, doc {} lines", names[p], disk.lines().count(), doc.lines().count());
+                        eprintln!(
+                            "{}: {f}: disk {} lines, doc {} lines",
+                            names[p],
+                            disk.lines().count(),
+                            doc.lines().count()
+                        );
                     }
                 }
                 panic!("round {round}: the peers did not converge within 60 s");

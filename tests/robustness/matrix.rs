@@ -54,7 +54,11 @@ pub fn engine_panics() -> usize {
 /// Prints the scenario's machine-readable line, then fails the test if anything was lost or
 /// anything panicked (the line comes first so the script's table shows the failure too).
 pub fn report(scenario: &str, faults: u64, inputs: u64, lost: u64, panics: u64, extra: &str) {
-    let extra = if extra.is_empty() { String::new() } else { format!(" {extra}") };
+    let extra = if extra.is_empty() {
+        String::new()
+    } else {
+        format!(" {extra}")
+    };
     println!("MATRIX scenario={scenario} faults={faults} inputs={inputs} lost={lost} panics={panics}{extra}");
     assert_eq!(lost, 0, "{scenario}: {lost} edits lost");
     assert_eq!(panics, 0, "{scenario}: {panics} panics");

@@ -102,7 +102,10 @@ pub fn ok(args: &[&str]) -> String {
 pub fn wait_until_within(deadline: Duration, what: &str, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
     while !cond() {
-        assert!(start.elapsed() < deadline, "timed out after {deadline:?} waiting for: {what}");
+        assert!(
+            start.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for: {what}"
+        );
         // Another process's state can only be polled: look again shortly.
         std::thread::park_timeout(Duration::from_millis(25));
     }
@@ -190,7 +193,9 @@ impl Host {
         all.push(self.dir.to_str().unwrap());
         all.extend(self.args.iter().map(String::as_str));
         let p = spawn(self.ns.as_deref(), &all);
-        wait_until(&format!("{} answers: {}", self.dir.display(), p.tail(5)), || answers(&self.dir));
+        wait_until(&format!("{} answers: {}", self.dir.display(), p.tail(5)), || {
+            answers(&self.dir)
+        });
         p
     }
 

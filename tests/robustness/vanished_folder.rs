@@ -45,7 +45,11 @@ async fn vanish_and_check(scenario: &str, alice: Peer, vanish: impl FnOnce(&Path
         alice.node.status().await.unwrap().docs.root_missing
     })
     .await;
-    alice.node.set_text("after.txt", "made after the folder went\n").await.unwrap();
+    alice
+        .node
+        .set_text("after.txt", "made after the folder went\n")
+        .await
+        .unwrap();
     wait_for(&[&bob.node], "bob receives alice's later edit", || async {
         bob.read("after.txt").is_some()
     })
