@@ -434,6 +434,7 @@ impl Node {
             tokio::spawn(review_agent::run(node.clone()));
         }
         tokio::spawn(sync::driver(node.clone(), sync_rx));
+        tokio::spawn(tick(core_tx.clone()));
         tokio::spawn(sync::remember_peers(node.clone()));
         if cfg.watch {
             let watcher = fs_sync::watch(layout.clone(), core_tx.clone())?;
@@ -832,6 +833,18 @@ impl Ack {
     /// Waits until the edit is stored.
     pub async fn wait(self) -> Result<(), Error> {
         self.0.await.map_err(|_| Error::Stopped)?.map_err(Error::Refused)
+    }
+}
+
+/// Wakes the core every second to retry what the disk refused, until it stops.
+async fn tick(core: mpsc::UnboundedSender<Cmd>) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if core.send(Cmd::Tick).is_err() {
+            return;
+        }
     }
 }
 

@@ -121,6 +121,10 @@ impl Core {
 
     /// A save on disk: rebase the user's change (base → ours) onto the live text.
     fn on_saved(&mut self, path: RelPath, ours: String) {
+        if !self.batch.old_bases.iter().any(|(p, _)| *p == path) {
+            let old = self.disk_base.get(&path).cloned();
+            self.batch.old_bases.push((path.clone(), old));
+        }
         if self.intended.get(&path).is_some_and(|h| *h == text_hash(&ours)) && self.disk_base.get(&path) != Some(&ours)
         {
             // Our own write, made just before a crash and never confirmed: it is the base now.
@@ -185,10 +189,39 @@ impl Core {
         self.disk_base.insert(path.clone(), text);
     }
 
+    /// Puts back a disk base a failed commit had moved (memory first; the store as it can).
+    pub(super) fn restore_disk_base(&mut self, path: &RelPath, old: Option<String>) {
+        match old {
+            Some(text) => self.set_disk_base(path, text),
+            None => {
+                self.disk_base.remove(path);
+                if let Err(e) = self.store.remove_disk_base(path.as_str()) {
+                    tracing::warn!(path = %path, error = %e, "could not forget disk base");
+                }
+            }
+        }
+    }
+
+    /// Retries what the disk refused: writes that failed, and saves that could not be stored.
+    pub(super) fn retry_disk(&mut self) {
+        if self.root_missing {
+            return;
+        }
+        for path in std::mem::take(&mut self.reread) {
+            let now = std::time::Instant::now();
+            let outcome = crate::workspace::read_text(&self.layout, &path);
+            self.on_read(path, outcome, now);
+        }
+        for path in self.failed_writes.clone() {
+            self.write_out(&path);
+        }
+    }
+
     pub(super) fn on_wrote(&mut self, res: WriteResult) {
         match res {
             WriteResult::Written(path, text) => {
                 self.writing.remove(&path);
+                self.failed_writes.remove(&path);
                 self.written_at.insert(path.clone(), std::time::Instant::now());
                 let _ = self.out.events.send(Event::FileWritten { path: path.to_string() });
                 self.set_disk_base(&path, text);
@@ -196,6 +229,7 @@ impl Core {
             }
             WriteResult::Removed(path) => {
                 self.writing.remove(&path);
+                self.failed_writes.remove(&path);
                 self.written_at.insert(path.clone(), std::time::Instant::now());
                 let _ = self.out.events.send(Event::FileWritten { path: path.to_string() });
                 self.disk_base.remove(&path);
@@ -206,12 +240,16 @@ impl Core {
             }
             WriteResult::Raced(path, now) => {
                 self.writing.remove(&path);
+                self.failed_writes.remove(&path);
                 self.on_file(path.clone(), now);
                 self.write_out(&path);
             }
             WriteResult::Failed(path, why) => {
                 self.writing.remove(&path);
-                tracing::error!(path = %path, error = %why, "could not write file; will retry on the next change");
+                // Logged once until the file is written again, not on every retry.
+                if self.failed_writes.insert(path.clone()) {
+                    tracing::error!(path = %path, error = %why, "could not write file; retrying every second");
+                }
             }
         }
     }

@@ -216,6 +216,8 @@ pub enum Cmd {
     TrustInviter(PeerId),
     /// Members, roles, invites and the workspace key.
     Members(MembersCmd),
+    /// Sent every second: retry the file writes and the takes of saves that failed.
+    Tick,
     /// Stop after committing what is pending.
     Shutdown(oneshot::Sender<()>),
 }
@@ -257,6 +259,10 @@ pub struct Core {
     /// Hash (hex) of the text last sent to the writer per file, kept in the store before the
     /// write, so a write that landed just before a crash is recognised as ours at restart.
     intended: HashMap<RelPath, String>,
+    /// Files whose write failed (disk full, read-only), written again on the next tick.
+    failed_writes: BTreeSet<RelPath>,
+    /// Files whose save could not be stored, read again on the next tick.
+    reread: BTreeSet<RelPath>,
     // The batch being built: written to the store before anything below happens.
     batch: Batch,
 }
@@ -273,6 +279,8 @@ struct Batch {
     dirty: BTreeSet<RelPath>,
     events: Vec<Event>,
     touched: BTreeSet<DocId>,
+    /// Disk bases as they were before this batch's saves moved them, restored if it fails.
+    old_bases: Vec<(RelPath, Option<String>)>,
 }
 
 impl Core {
@@ -329,6 +337,8 @@ impl Core {
             chat_seen: Default::default(),
             written_at: HashMap::new(),
             intended,
+            failed_writes: BTreeSet::new(),
+            reread: BTreeSet::new(),
             batch: Batch::default(),
         };
         core.refresh_members();
@@ -495,6 +505,7 @@ impl Core {
             }
             Cmd::TrustInviter(peer) => self.trust.inviter = Some(peer),
             Cmd::Members(cmd) => self.on_members(cmd),
+            Cmd::Tick => self.retry_disk(),
             Cmd::Shutdown(done) => return Some(done),
         }
         None
@@ -560,6 +571,13 @@ impl Core {
                 tracing::error!(error = %e, "could not store updates; changes not accepted");
                 for id in &batch.touched {
                     self.reload(id);
+                }
+                // The saves this batch took in are not stored: put their bases back, so that the
+                // next read of those files sees the saves as changes again, and read them again
+                // on the next tick. Otherwise the next write would overwrite them.
+                for (path, old) in batch.old_bases.into_iter().rev() {
+                    self.restore_disk_base(&path, old);
+                    self.reread.insert(path);
                 }
                 for ack in batch.acks {
                     let _ = ack.send(Err(format!("could not store the change: {e}")));

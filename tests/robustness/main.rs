@@ -12,5 +12,8 @@ mod matrix;
 mod procs;
 
 mod crash_loop;
+mod disk_faults;
+mod load;
+mod partitions;
 mod vanished_folder;
 mod watcher_faults;

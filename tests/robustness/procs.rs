@@ -36,6 +36,11 @@ impl Proc {
         self.log.lock().unwrap().iter().any(|l| l.contains(needle))
     }
 
+    /// How many log lines so far contain `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        self.log.lock().unwrap().iter().filter(|l| l.contains(needle)).count()
+    }
+
     /// The last `n` log lines, for a failure message.
     pub fn tail(&self, n: usize) -> String {
         let log = self.log.lock().unwrap();
