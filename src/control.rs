@@ -164,6 +164,15 @@ pub enum Request {
     Agents,
     /// The activity feed, newest first: `{"items": [...]}`.
     Activity,
+    /// Show the others this peer's caret in a file, as an editor would (a headless peer has none).
+    Presence {
+        /// Workspace-relative path.
+        file: String,
+        /// Line, 1-based.
+        line: usize,
+        /// Column in characters, 1-based.
+        col: usize,
+    },
     /// Stream every engine event as a JSON line until the client hangs up.
     Events,
 }
@@ -352,6 +361,12 @@ async fn answer(node: &Node, req: Request) -> Result<serde_json::Value, String> 
         Request::AgentFail { name, reason } => agent(node, &name, AgentOp::Fail(reason)).await,
         Request::Agents => Ok(json!({ "agents": node.live_view().await.map_err(err)?.agents })),
         Request::Activity => Ok(json!({ "items": node.activity().await.map_err(err)? })),
+        Request::Presence { file, line, col } => {
+            let doc = node.doc_diff(&format!("f:{file}"), Vec::new()).await.map_err(err)?;
+            let cursor = crate::presence::Cursor::at(&doc, line, col)?;
+            node.set_presence(Some(Some(file)), Some(Some(cursor)), None);
+            Ok(serde_json::Value::Null)
+        }
         Request::Events => Err("events are streamed; send this request alone on a connection".into()),
         Request::Status => {
             let status = node.status().await.map_err(|e| e.to_string())?;

@@ -40,6 +40,46 @@ pub struct Cursor {
     pub head: Vec<u8>,
 }
 
+impl Cursor {
+    /// A caret (no selection) before the character at `line`:`col` (both 1-based, `col` in
+    /// characters; past the end of the line means its end) of a file whose whole document is the
+    /// Yjs v1 update `doc`. How a peer without an editor (the control API's `presence`) shows
+    /// the others where it works.
+    pub fn at(doc: &[u8], line: usize, col: usize) -> Result<Cursor, String> {
+        use yrs::updates::decoder::Decode;
+        use yrs::updates::encoder::Encode;
+        use yrs::{GetString, IndexedSequence, Transact};
+        if line == 0 || col == 0 {
+            return Err(format!("bad position {line}:{col}: lines and columns count from 1"));
+        }
+        let update = yrs::Update::decode_v1(doc).map_err(|e| format!("not a Yjs v1 update: {e}"))?;
+        let replica = yrs::Doc::with_options(yrs::Options {
+            offset_kind: yrs::OffsetKind::Bytes, // as the engine's documents count
+            ..Default::default()
+        });
+        let content = replica.get_or_insert_text(crate::docs::CONTENT);
+        let mut txn = replica.transact_mut();
+        txn.apply_update(update)
+            .map_err(|e| format!("could not read the document: {e}"))?;
+        let text = content.get_string(&txn);
+        let lines = text.matches('\n').count() + 1;
+        if line > lines {
+            return Err(format!("line {line} is past the end of the file ({lines} lines)"));
+        }
+        let start: usize = text.split_inclusive('\n').take(line - 1).map(str::len).sum();
+        let rest = text[start..].split('\n').next().unwrap_or("");
+        let offset = start + rest.char_indices().nth(col - 1).map_or(rest.len(), |(i, _)| i);
+        let pos = content
+            .sticky_index(&txn, offset as u32, yrs::Assoc::After)
+            .ok_or_else(|| format!("could not place a cursor at {line}:{col}"))?
+            .encode_v1();
+        Ok(Cursor {
+            anchor: pos.clone(),
+            head: pos,
+        })
+    }
+}
+
 /// What a peer publishes about itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct State {

@@ -302,3 +302,65 @@ async fn presence_in_another_peers_name_is_not_taken() {
     assert_eq!(named_alice.len(), 1);
     assert!(named_alice[0].me, "only alice herself is called alice");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caret_set_through_the_control_api_reaches_the_other_peer_on_that_character() {
+    use tandem::control::{call, serve, Request};
+    use yrs::updates::decoder::Decode;
+    use yrs::Transact;
+    let alice = owner(&[("src/main.rs", "fn main() {\n    println!(\"héllo\");\n}\n")]).await;
+    let bob = joined(&alice, "bob").await;
+    wait_for(&[&bob.node], "the file on bob", || async {
+        bob.read("src/main.rs").is_some()
+    })
+    .await;
+    let socket = bob.dir.join(".tandem/test-control.sock");
+    serve(bob.node.clone(), &socket).await.unwrap();
+
+    // Line 2, column 16: the `é` (two bytes) of `    println!("héllo");`.
+    let at = |line, col| Request::Presence {
+        file: "src/main.rs".into(),
+        line,
+        col,
+    };
+    call(&bob.dir, &socket, &at(2, 16)).await.unwrap();
+    let past = call(&bob.dir, &socket, &at(9, 1)).await.unwrap_err().to_string();
+    assert!(past.contains("past the end"), "{past}");
+
+    let caret = || async {
+        let view = alice.node.live_view().await.unwrap();
+        let bob = view.peers.into_iter().find(|p| p.name == "bob");
+        bob.filter(|p| p.file.as_deref() == Some("src/main.rs"))
+            .and_then(|p| p.cursor)
+    };
+    wait_for(&[&alice.node], "bob's caret in src/main.rs", || async {
+        caret().await.is_some()
+    })
+    .await;
+    let cursor = caret().await.unwrap();
+    assert_eq!(cursor.anchor, cursor.head, "a caret, no selection");
+
+    // Where it points in alice's own replica of the file.
+    let update = alice.node.doc_diff("f:src/main.rs", Vec::new()).await.unwrap();
+    let replica = yrs::Doc::with_options(yrs::Options {
+        offset_kind: yrs::OffsetKind::Bytes,
+        ..Default::default()
+    });
+    let content = replica.get_or_insert_text("content");
+    replica
+        .transact_mut()
+        .apply_update(yrs::Update::decode_v1(&update).unwrap())
+        .unwrap();
+    let txn = replica.transact();
+    let text = yrs::GetString::get_string(&content, &txn);
+    let offset = yrs::StickyIndex::decode_v1(&cursor.head)
+        .unwrap()
+        .get_offset(&txn)
+        .unwrap()
+        .index as usize;
+    assert!(
+        text[offset..].starts_with("éllo"),
+        "the caret is at {:?}",
+        &text[offset..]
+    );
+}
