@@ -57,12 +57,12 @@ describe("recent workspaces", () => {
 describe("reduceEvent", () => {
   const open = ["src/main.rs"];
 
-  it("reloads an open file changed remotely or on disk, not by our own writes", () => {
+  it("reloads an open file changed remotely, on disk or through this peer's API (an applied suggestion)", () => {
     expect(reduceEvent({ event: "file_changed", path: "src/main.rs", origin: "remote" }, open)).toEqual([
       { kind: "reload_file", path: "src/main.rs" },
     ]);
     expect(reduceEvent({ event: "file_changed", path: "src/main.rs", origin: "disk" }, open)).toHaveLength(1);
-    expect(reduceEvent({ event: "file_changed", path: "src/main.rs", origin: "local" }, open)).toEqual([]);
+    expect(reduceEvent({ event: "file_changed", path: "src/main.rs", origin: "local" }, open)).toHaveLength(1);
     expect(reduceEvent({ event: "file_changed", path: "other.md", origin: "remote" }, open)).toEqual([]);
   });
 

@@ -168,8 +168,9 @@ export type Effect =
 export function reduceEvent(ev: EngineEvent, open: readonly string[]): Effect[] {
   switch (ev.event) {
     case "file_changed":
-      // Our own writes come back as `local`: the editor already shows them.
-      return ev.origin !== "local" && open.includes(ev.path) ? [{ kind: "reload_file", path: ev.path }] : [];
+      // `local` is any change through this peer's API, not only the editor's own (a suggestion
+      // applied, the CLI's set_text): pull it too; for the editor's own the diff is empty.
+      return open.includes(ev.path) ? [{ kind: "reload_file", path: ev.path }] : [];
     case "file_created":
       return [{ kind: "refresh_status" }];
     case "file_deleted":
