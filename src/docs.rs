@@ -239,6 +239,11 @@ impl DocSet {
         if bytes.len() > MAX_UPDATE_BYTES {
             return Err(ApplyError::TooLarge(bytes.len()));
         }
+        if !crate::decode_limits::update_counts_fit(bytes) {
+            return Err(ApplyError::Malformed(
+                "it claims more clients than its bytes hold".into(),
+            ));
+        }
         let update = catch_unwind(|| Update::decode_v1(bytes))
             .map_err(|p| ApplyError::Malformed(panic_text(p)))?
             .map_err(|e| ApplyError::Malformed(e.to_string()))?;
@@ -279,6 +284,11 @@ impl DocSet {
                 return Err(format!(
                     "{waiting} bytes would wait for missing predecessors (cap {MAX_PENDING_BYTES})"
                 ));
+            }
+            // Parts still waiting on missing predecessors are re-encoded and merged whenever the
+            // whole document is (a snapshot for compaction), and yrs can panic there: try it now.
+            if txn.has_missing_updates() {
+                let _ = txn.encode_state_as_update_v1(&txn.state_vector());
             }
             Ok::<bool, String>(deletes || txn.state_vector() != before)
         }));
@@ -567,6 +577,7 @@ impl DocSet {
         let doc = self.docs.get(id)?;
         let txn = doc.transact();
         let sv = theirs
+            .filter(|t| crate::decode_limits::state_vector_counts_fit(&t.sv))
             .and_then(|t| StateVector::decode_v1(&t.sv).ok())
             .unwrap_or_default();
         let ours = txn.state_vector();
@@ -578,10 +589,15 @@ impl DocSet {
         Some(txn.encode_diff_v1(&sv))
     }
 
-    /// The whole state of a document, for compaction.
+    /// The whole state of a document, for compaction (None if it is not held or does not encode).
     pub fn snapshot(&self, id: &DocId) -> Option<Vec<u8>> {
         let doc = self.docs.get(id)?;
-        Some(doc.transact().encode_state_as_update_v1(&StateVector::default()))
+        // Applying already checks that the document encodes; should yrs panic anyway, the
+        // document is left uncompacted rather than the core thread brought down.
+        catch_unwind(AssertUnwindSafe(|| {
+            doc.transact().encode_state_as_update_v1(&StateVector::default())
+        }))
+        .ok()
     }
 }
 

@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod checks;
 pub mod control;
 pub mod core;
+mod decode_limits;
 pub mod docs;
 pub mod error;
 pub mod events;

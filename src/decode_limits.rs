@@ -1,0 +1,90 @@
+//! Cheap checks of the counts at the head of a peer's Yjs v1 encoding, before yrs sees it.
+//!
+//! yrs reserves room for as many entries as a header claims before reading a single one. It
+//! reserves fallibly, so an impossible claim is an error, but a merely huge one succeeds: seven
+//! bytes claiming 2^28 clients made a receiver allocate and clear over 500 MB and spend 0.4 s on
+//! them (found by the `update` fuzz target). A claim larger than the bytes could ever hold is
+//! refused here instead.
+
+/// Fewest bytes one client takes in an update: its block count, its id and its first clock.
+const MIN_CLIENT_BYTES: usize = 3;
+/// Fewest bytes one entry of a state vector takes: a client id and a clock.
+const MIN_SV_ENTRY_BYTES: usize = 2;
+
+/// Whether the client count an update claims fits in its bytes. Bytes whose head does not even
+/// parse pass, so that yrs reports them with its own error.
+pub(crate) fn update_counts_fit(bytes: &[u8]) -> bool {
+    count_fits(bytes, MIN_CLIENT_BYTES)
+}
+
+/// Whether the entry count a state vector claims fits in its bytes.
+pub(crate) fn state_vector_counts_fit(bytes: &[u8]) -> bool {
+    count_fits(bytes, MIN_SV_ENTRY_BYTES)
+}
+
+fn count_fits(bytes: &[u8], min_entry: usize) -> bool {
+    let mut rest = bytes;
+    match read_var(&mut rest) {
+        Some(n) => n <= (rest.len() / min_entry) as u64,
+        None => true,
+    }
+}
+
+/// One unsigned LEB128 number (lib0's `varUint`), or None if it is cut short or too long.
+fn read_var(bytes: &mut &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for (i, &b) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            *bytes = &bytes[i + 1..];
+            return Some(value);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yrs::updates::encoder::Encode;
+    use yrs::{Doc, GetString, ReadTxn, Text, Transact};
+
+    #[test]
+    fn real_updates_and_state_vectors_fit() {
+        let doc = Doc::with_client_id(7);
+        let text = doc.get_or_insert_text("content");
+        let mut txn = doc.transact_mut();
+        text.insert(&mut txn, 0, "hello");
+        assert!(update_counts_fit(&txn.encode_update_v1()));
+        assert!(state_vector_counts_fit(&txn.state_vector().encode_v1()));
+        assert_eq!(text.get_string(&txn), "hello");
+        let empty = Doc::new();
+        let txn = empty.transact();
+        assert!(update_counts_fit(&txn.encode_state_as_update_v1(&Default::default())));
+        assert!(state_vector_counts_fit(&txn.state_vector().encode_v1()));
+    }
+
+    #[test]
+    fn a_seven_byte_update_claiming_millions_of_clients_does_not_fit() {
+        // The `update` fuzz target's input: 2^28 - 1 clients in four bytes.
+        assert!(!update_counts_fit(&[0xff, 0xff, 0xff, 0x7f]));
+        assert!(!state_vector_counts_fit(&[0xff, 0xff, 0xff, 0x7f, 1, 1]));
+        assert!(!update_counts_fit(&[2, 0, 0]));
+    }
+
+    #[test]
+    fn a_peer_update_claiming_millions_of_clients_is_refused_before_decoding() {
+        let mut docs = crate::docs::DocSet::new(1);
+        let id = crate::docs::DocId::Chat;
+        let err = docs.apply_remote(&id, &[0xff, 0xff, 0xff, 0x7f], true, &|_| true);
+        let err = err.expect_err("the update must be refused").to_string();
+        assert!(err.contains("claims more clients than its bytes hold"), "{err}");
+    }
+
+    #[test]
+    fn heads_that_do_not_parse_are_left_to_yrs() {
+        assert!(update_counts_fit(&[]));
+        assert!(update_counts_fit(&[0x80, 0x80]));
+        assert!(update_counts_fit(&[0xff; 11]));
+    }
+}
