@@ -260,6 +260,13 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         name: "bob".into(),
     };
     out.push(("sync_request", request_bytes(join)));
+    out.push((
+        "sync_request",
+        request_bytes(SyncRequest::Key {
+            v: WIRE_VERSION,
+            epoch: 1,
+        }),
+    ));
 
     let all: Vec<DocUpdate> = (updates.iter())
         .map(|(id, u)| DocUpdate {
@@ -288,6 +295,12 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         reason: "invite code expired".into(),
     };
     out.push(("sync_response", response_bytes(refused)));
+    // Signed by a real owner key (the key it grants and its time change with each rewrite).
+    let owner_key = libp2p::identity::Keypair::ed25519_from_bytes([7u8; 32]).unwrap();
+    let grant = tandem::keys::Grant::issue(&owner_key, &[0xAB; 16], 2, 86_400).unwrap();
+    let key = |grant| SyncResponse::Key { v: WIRE_VERSION, grant };
+    out.push(("sync_response", response_bytes(key(Some(grant)))));
+    out.push(("sync_response", response_bytes(key(None))));
 
     let code = invite().encode();
     out.push(("invite", [&[0u8][..], code.as_bytes()].concat()));
@@ -308,6 +321,11 @@ fn seed_name(bytes: &[u8]) -> String {
 #[test]
 #[ignore = "rewrites fuzz/corpus; run by hand after a wire change"]
 fn write_fuzz_seed_corpus() {
+    // Replaced whole: yrs encodes map entries in hash order, so the same seeds differ run to run.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    if root.exists() {
+        std::fs::remove_dir_all(&root).unwrap();
+    }
     for (target, bytes) in seeds() {
         let dir = corpus_dir(target);
         std::fs::create_dir_all(&dir).unwrap();
