@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 
 
@@ -35,6 +36,18 @@ class HeadlessPeer:
         """A CLI command against this peer (`tandem -C ROOT ARGS...`)."""
         self.check_alive()
         return tandem(self.cli, "-C", self.root, *args, timeout=timeout)
+
+    def control(self, op, **fields):
+        """One request on the peer's control socket (PROTOCOL.md, Appendix A); returns its result."""
+        self.check_alive()
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(30)
+            sock.connect(self.path(".tandem/control.sock"))
+            sock.sendall((json.dumps({"op": op, **fields}) + "\n").encode())
+            answer = json.loads(sock.makefile().readline())
+        if not answer["ok"]:
+            raise CliError(f"{op}: {answer['error']}")
+        return answer.get("result")
 
     def json(self, *args):
         return json.loads(self.run(*args, "--json"))
