@@ -589,6 +589,32 @@ impl DocSet {
         Some(txn.encode_diff_v1(&sv))
     }
 
+    /// Like [`DocSet::missing`], but only items of clients for which `relay` holds: the others
+    /// are treated as already held by the requester (for a relay that may not hand them on).
+    pub fn missing_relayable(
+        &self,
+        id: &DocId,
+        theirs: Option<&DocVector>,
+        relay: &dyn Fn(u64) -> bool,
+    ) -> Option<Vec<u8>> {
+        let doc = self.docs.get(id)?;
+        let txn = doc.transact();
+        let mut sv = theirs
+            .filter(|t| crate::decode_limits::state_vector_counts_fit(&t.sv))
+            .and_then(|t| StateVector::decode_v1(&t.sv).ok())
+            .unwrap_or_default();
+        let mut ahead = false;
+        for (client, clock) in txn.state_vector().iter() {
+            if !relay(client.get()) {
+                sv.set_max(*client, *clock);
+            } else if *clock > sv.get(client) {
+                ahead = true;
+            }
+        }
+        // Only append-only documents go through here: no delete set to compare.
+        ahead.then(|| txn.encode_diff_v1(&sv))
+    }
+
     /// The whole state of a document, for compaction (None if it is not held or does not encode).
     pub fn snapshot(&self, id: &DocId) -> Option<Vec<u8>> {
         let doc = self.docs.get(id)?;

@@ -233,3 +233,170 @@ async fn during_the_grace_the_old_key_admits_members_only_and_drops_anyone_else_
         .any(|p| p.id == sid && p.address.is_some()));
     assert!(tree(&stranger.dir).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_members_past_work_still_reaches_members_who_join_later() {
+    let alice = owner(&[("a.txt", "a\n")]).await;
+    let carol = joined(&alice, "carol").await;
+    carol.node.set_text("a.txt", "a\nby carol\n").await.unwrap();
+    carol
+        .node
+        .comment(
+            "a.txt",
+            2,
+            2,
+            tandem::review::CommentKind::Praise,
+            "carol was here",
+            None,
+        )
+        .await
+        .unwrap();
+    wait_for(&[&alice.node], "carol's text and comment reach alice", || async {
+        alice.node.text("a.txt").await.unwrap().as_deref() == Some("a\nby carol\n")
+            && !alice.node.review_state().await.unwrap().0.is_empty()
+    })
+    .await;
+    alice
+        .node
+        .revoke(carol.node.peer_id(), Duration::from_secs(60))
+        .await
+        .unwrap();
+
+    let dave = joined(&alice, "dave").await;
+    wait_for(&[&dave.node], "dave gets carol's past text and comment", || async {
+        dave.read("a.txt").as_deref() == Some("a\nby carol\n")
+            && dave
+                .node
+                .review_state()
+                .await
+                .unwrap()
+                .0
+                .iter()
+                .any(|t| t.body == "carol was here")
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_cannot_relay_an_owners_op_it_forged() {
+    use tandem::review::ThreadState;
+    let alice = owner(&[("a.txt", "a\nb\n")]).await;
+    let bob = joined_as(&alice, "bob", Role::Viewer).await;
+    let carol = joined(&alice, "carol").await;
+    let thread = alice
+        .node
+        .comment("a.txt", 1, 1, tandem::review::CommentKind::Issue, "open question", None)
+        .await
+        .unwrap();
+    let state_at = |peer: &Peer| {
+        let (node, thread) = (peer.node.clone(), thread.clone());
+        async move {
+            let (threads, _) = node.review_state().await.unwrap();
+            threads.into_iter().find(|t| t.id == thread).map(|t| t.state)
+        }
+    };
+    wait_for(
+        &[&bob.node, &carol.node],
+        "the thread reaches bob and carol",
+        || async { state_at(&bob).await.is_some() && state_at(&carol).await.is_some() },
+    )
+    .await;
+
+    // Bob's peer is tampered with: its store gains a `resolve` of alice's thread, appended after
+    // everything he holds, under a client id of alice's (a slot she never used). Viewers may not
+    // resolve; owners may.
+    let bob_id = bob.node.peer_id();
+    bob.node.shutdown().await;
+    let db = bob.dir.join(".tandem/tandem.db");
+    let forged = {
+        let stored = tandem::store::Store::open(&db, Default::default())
+            .unwrap()
+            .load_doc("review")
+            .unwrap();
+        let doc = yrs::Doc::with_client_id(tandem::docs::client_id_for(&alice.node.peer_id(), 60_000));
+        use yrs::updates::decoder::Decode;
+        use yrs::{Array, ReadTxn, Transact};
+        let ops = doc.get_or_insert_array(tandem::review::OPS);
+        for bytes in stored.snapshot.iter().chain(stored.updates.iter().map(|(_, b)| b)) {
+            doc.transact_mut()
+                .apply_update(yrs::Update::decode_v1(bytes).unwrap())
+                .unwrap();
+        }
+        let before = doc.transact().state_vector();
+        let op: std::collections::HashMap<String, yrs::Any> = [
+            ("op".to_string(), yrs::Any::from("resolve")),
+            ("thread".to_string(), yrs::Any::from(thread.as_str())),
+            ("at".to_string(), yrs::Any::from(2e9)),
+        ]
+        .into();
+        ops.push_back(&mut doc.transact_mut(), yrs::Any::from(op));
+        let update = doc.transact().encode_diff_v1(&before);
+        update
+    };
+    // And a members entry making him owner, so that his own peer now sends everything it holds.
+    let promoted = {
+        let doc = yrs::Doc::with_client_id(tandem::docs::client_id_for(&alice.node.peer_id(), 60_001));
+        let map = doc.get_or_insert_map(tandem::docs::MEMBERS);
+        let record: std::collections::HashMap<String, yrs::Any> = [
+            ("role".to_string(), yrs::Any::from("owner")),
+            ("name".to_string(), yrs::Any::from("bob")),
+            ("added_by".to_string(), yrs::Any::from(alice.node.peer_id().to_string())),
+            ("added_at".to_string(), yrs::Any::from(1.0)),
+        ]
+        .into();
+        use yrs::{Map, Transact};
+        let mut txn = doc.transact_mut();
+        map.insert(&mut txn, bob_id.to_string(), yrs::Any::from(record));
+        txn.encode_update_v1()
+    };
+    tandem::store::Store::open(&db, Default::default())
+        .unwrap()
+        .append(&[("review", forged.as_slice()), ("members", promoted.as_slice())])
+        .unwrap();
+    let bob = restart(bob, "bob").await;
+    assert_eq!(
+        state_at(&bob).await,
+        Some(ThreadState::Resolved),
+        "bob's own copy holds the forgery"
+    );
+
+    assert_eq!(
+        role_at(&bob, &bob).await,
+        Some(Role::Owner),
+        "bob's peer believes he is an owner"
+    );
+
+    // Carol (and alice) sync from bob, who sends them everything: neither the op nor the
+    // promotion is taken; the thread stays open and bob a viewer.
+    let bob_addr = bob.node.listen_addrs()[0]
+        .clone()
+        .with(libp2p::multiaddr::Protocol::P2p(bob_id));
+    for peer in [&alice, &carol] {
+        peer.node.dial(bob_addr.clone());
+        wait_for(&[&peer.node], "a sync with bob", || async {
+            peer.node.sync_with(bob_id).await.is_ok()
+        })
+        .await;
+        assert_eq!(state_at(peer).await, Some(ThreadState::Open));
+        assert_eq!(role_at(peer, &bob).await, Some(Role::Viewer));
+    }
+    // The others are unharmed. (Bob's own later ops build on the forged one, so they wait for it
+    // everywhere: a tampered peer only silences itself.)
+    carol
+        .node
+        .comment("a.txt", 2, 2, tandem::review::CommentKind::Question, "carol asks", None)
+        .await
+        .unwrap();
+    wait_for(&[&alice.node], "carol's comment reaches alice", || async {
+        alice
+            .node
+            .review_state()
+            .await
+            .unwrap()
+            .0
+            .iter()
+            .any(|t| t.body == "carol asks")
+    })
+    .await;
+    assert_eq!(state_at(&carol).await, Some(ThreadState::Open));
+}

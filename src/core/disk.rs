@@ -282,17 +282,22 @@ impl Core {
     }
 
     /// The file that keeps new file `path` off the disk: another of its fold that is on this disk
-    /// already, or that sorts first.
+    /// already (or on its way there), or that sorts first.
     fn clash(&self, path: &RelPath, groups: &HashMap<String, Vec<RelPath>>) -> Option<RelPath> {
-        if self.disk_base.contains_key(path) {
+        if self.is_on_disk(path) {
             return None;
         }
         let group = groups.get(&fold_name(path.as_str()))?;
         group
             .iter()
             .filter(|other| *other != path)
-            .find(|other| self.disk_base.contains_key(*other) || *other < path)
+            .find(|other| self.is_on_disk(other) || *other < path)
             .cloned()
+    }
+
+    /// Whether the file is on this disk, or being written there.
+    fn is_on_disk(&self, path: &RelPath) -> bool {
+        self.disk_base.contains_key(path) || self.writing.get(path).is_some_and(Option::is_some)
     }
 
     /// Sends the document's text to disk if it differs from what is there and no write is in flight.

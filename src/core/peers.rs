@@ -28,7 +28,10 @@ enum Via {
 #[derive(Default)]
 pub(super) struct Trust {
     pub(super) membership: Membership,
+    /// Tag → peer, for every member ever recorded (revoked ones too: their past work stays).
     tags: HashMap<u32, PeerId>,
+    /// Roles revoked peers had, which bound what their past items may be.
+    former: HashMap<PeerId, Role>,
     /// While joining, the inviter vouches for the members document.
     pub(super) inviter: Option<PeerId>,
 }
@@ -43,13 +46,38 @@ impl Trust {
         let Some(author) = tag_of_client(client).and_then(|t| self.tags.get(&t)) else {
             return self.bootstrapping(id, via);
         };
-        if let Via::Gossip(source) = via {
-            if *author != source {
-                return false;
+        let role = match via {
+            Via::Gossip(source) if *author != source => return false,
+            Via::Gossip(_) => self.role_of(author),
+            Via::Sync(relay) => {
+                if !self.may_relay(&relay, author, id) {
+                    return false;
+                }
+                // A revoked peer's past items still travel with the documents they are in.
+                self.role_of(author).or_else(|| self.former.get(author).copied())
             }
+        };
+        role.is_some_and(|role| role_may_change(role, id))
+    }
+
+    /// Whether `relay` may hand on `author`'s items in `id` over sync. A relay could invent items
+    /// under another member's client id, so what it relays is bounded by its own standing: only
+    /// owners relay the members document, and viewers relay only viewers' review and chat ops.
+    fn may_relay(&self, relay: &PeerId, author: &PeerId, id: &DocId) -> bool {
+        if relay == author {
+            return true;
         }
-        let Some(role) = self.role_of(author) else { return false };
-        role_may_change(role, id)
+        let Some(relay_role) = self.role_of(relay) else {
+            return self.bootstrapping(id, Via::Sync(*relay));
+        };
+        match id {
+            DocId::Members => relay_role == Role::Owner,
+            DocId::Review | DocId::Chat => {
+                let author_role = self.role_of(author).or_else(|| self.former.get(author).copied());
+                relay_role != Role::Viewer || author_role == Some(Role::Viewer)
+            }
+            DocId::File(_) => true,
+        }
     }
 
     /// The peer whose client id this is, if a member's.
@@ -115,14 +143,16 @@ impl Core {
     pub(super) fn refresh_members(&mut self) {
         let revoked: std::collections::HashSet<PeerId> =
             self.docs.revoked().keys().filter_map(|p| p.parse().ok()).collect();
-        let roles: HashMap<PeerId, Role> = self
+        let recorded: HashMap<PeerId, Role> = self
             .docs
             .members()
             .into_iter()
             .filter_map(|(peer, rec)| Some((peer.parse().ok()?, rec.role)))
-            .filter(|(peer, _)| !revoked.contains(peer))
             .collect();
-        self.trust.tags = roles.keys().map(|p| (peer_tag(p), *p)).collect();
+        self.trust.tags = recorded.keys().map(|p| (peer_tag(p), *p)).collect();
+        let (former, roles): (HashMap<PeerId, Role>, HashMap<PeerId, Role>) =
+            recorded.into_iter().partition(|(peer, _)| revoked.contains(peer));
+        self.trust.former = former;
         let changed = roles != self.trust.membership.roles || revoked != self.trust.membership.revoked;
         self.trust.membership.roles = roles;
         self.trust.membership.revoked = revoked;
@@ -194,6 +224,10 @@ impl Core {
             Err(_) => Some(false),
         };
         self.batch.reports.push((msg, via, accept));
+        if self.batch.touched.contains(&DocId::Members) {
+            // Commit now, so that nothing is judged, nor any member listed, by the old membership.
+            self.flush();
+        }
     }
 
     fn gossip_verdict(&mut self, source: PeerId, data: &[u8]) -> Result<(), Refusal> {
@@ -298,8 +332,23 @@ impl Core {
         let mut bytes = 0;
         let mut more = false;
         // Documents in id order (`members` first), each at most once per exchange thanks to the cursor.
+        let my_role = self.my_role();
+        let trust = &self.trust;
+        // What the requester would refuse from us (Trust::may_relay) is not sent.
+        let viewers_only = |client: u64| {
+            let author = trust.peer_of_client(client);
+            author.and_then(|a| trust.role_of(&a).or_else(|| trust.former.get(&a).copied())) == Some(Role::Viewer)
+        };
         for id in self.docs.ids().filter(|id| after.as_ref().is_none_or(|a| *id > a)) {
-            let Some(data) = self.docs.missing(id, have.get(&id.to_string())) else {
+            let theirs = have.get(&id.to_string());
+            let data = match (id, my_role) {
+                (DocId::Members, role) if role != Some(Role::Owner) => continue,
+                (DocId::Review | DocId::Chat, Some(Role::Viewer)) => {
+                    self.docs.missing_relayable(id, theirs, &viewers_only)
+                }
+                _ => self.docs.missing(id, theirs),
+            };
+            let Some(data) = data else {
                 continue;
             };
             if data.len() > MAX_UPDATE_BYTES {
