@@ -1,10 +1,15 @@
-//! Cheap checks of the counts at the head of a peer's Yjs v1 encoding, before yrs sees it.
+//! Checks of a peer's Yjs v1 encoding that yrs itself does not make, each found by fuzzing.
 //!
 //! yrs reserves room for as many entries as a header claims before reading a single one. It
 //! reserves fallibly, so an impossible claim is an error, but a merely huge one succeeds: seven
 //! bytes claiming 2^28 clients made a receiver allocate and clear over 500 MB and spend 0.4 s on
 //! them (found by the `update` fuzz target). A claim larger than the bytes could ever hold is
-//! refused here instead.
+//! refused here instead. And yrs integrates blocks listed out of clock order, which can hang.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::Update;
 
 /// Fewest bytes one client takes in an update: its block count, its id and its first clock.
 const MIN_CLIENT_BYTES: usize = 3;
@@ -20,6 +25,16 @@ pub(crate) fn update_counts_fit(bytes: &[u8]) -> bool {
 /// Whether the entry count a state vector claims fits in its bytes.
 pub(crate) fn state_vector_counts_fit(bytes: &[u8]) -> bool {
     count_fits(bytes, MIN_SV_ENTRY_BYTES)
+}
+
+/// Whether each client's blocks in a decoded update run in clock order, as every encoder writes
+/// them. yrs reads a client listed twice in one update as one run with its clocks going back, and
+/// integrating that can loop forever (found by the `sync_response` fuzz target: the core thread
+/// hung). An encoding lays each client's blocks end to end, so an update in order decodes from its
+/// own encoding to the same ids; one out of order does not.
+pub(crate) fn blocks_in_clock_order(update: &Update) -> bool {
+    let again = catch_unwind(AssertUnwindSafe(|| Update::decode_v1(&update.encode_v1())));
+    matches!(again, Ok(Ok(again)) if again.insertions(true) == update.insertions(true))
 }
 
 fn count_fits(bytes: &[u8], min_entry: usize) -> bool {
@@ -46,7 +61,6 @@ fn read_var(bytes: &mut &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use yrs::updates::encoder::Encode;
     use yrs::{Doc, GetString, ReadTxn, Text, Transact};
 
     #[test]
@@ -55,7 +69,9 @@ mod tests {
         let text = doc.get_or_insert_text("content");
         let mut txn = doc.transact_mut();
         text.insert(&mut txn, 0, "hello");
-        assert!(update_counts_fit(&txn.encode_update_v1()));
+        let update = txn.encode_update_v1();
+        assert!(update_counts_fit(&update));
+        assert!(blocks_in_clock_order(&Update::decode_v1(&update).unwrap()));
         assert!(state_vector_counts_fit(&txn.state_vector().encode_v1()));
         assert_eq!(text.get_string(&txn), "hello");
         let empty = Doc::new();
@@ -79,6 +95,23 @@ mod tests {
         let err = docs.apply_remote(&id, &[0xff, 0xff, 0xff, 0x7f], true, &|_| true);
         let err = err.expect_err("the update must be refused").to_string();
         assert!(err.contains("claims more clients than its bytes hold"), "{err}");
+    }
+
+    #[test]
+    fn an_update_listing_a_client_twice_with_its_clocks_going_back_is_refused() {
+        // The `sync_response` fuzz target's input, reduced to its file update: client
+        // 0x1c87c6bbc0 0001 writes 44 units from clock 0, then is listed again from clock 0.
+        let hex = "02058180c0bbc6871c00848080c0bbc6871c0b10666e206d61696e2829207b207072696e848180c0bbc6871c0f026c6e\
+                   c48180c0bbc6871c0f8180c0bbc6871c100174848180c0bbc6871c11187d0a68c3a96c6c6f2077c3b6726c6420e2869220\
+                   e29c930a2801046d6574610764656c657465640178028180c0bbc6871c00010107636f6e74656e7406848080c0bbc6871c\
+                   0506776f726c640a018080c0bbc6871c010006";
+        let bytes = data_encoding::HEXLOWER.decode(hex.as_bytes()).unwrap();
+        assert!(!blocks_in_clock_order(&Update::decode_v1(&bytes).unwrap()));
+        let mut docs = crate::docs::DocSet::new(1);
+        let path = crate::workspace::RelPath::new("src/a.txt").unwrap();
+        let err = docs.apply_remote(&crate::docs::DocId::File(path), &bytes, true, &|_| true);
+        let err = err.expect_err("the update must be refused").to_string();
+        assert!(err.contains("out of clock order"), "{err}");
     }
 
     #[test]

@@ -247,6 +247,11 @@ impl DocSet {
         let update = catch_unwind(|| Update::decode_v1(bytes))
             .map_err(|p| ApplyError::Malformed(panic_text(p)))?
             .map_err(|e| ApplyError::Malformed(e.to_string()))?;
+        if !crate::decode_limits::blocks_in_clock_order(&update) {
+            return Err(ApplyError::Malformed(
+                "it lists a client's blocks out of clock order".into(),
+            ));
+        }
         for client in update.insertions(true).client_ids() {
             if !may_author(client.get()) {
                 return Err(ApplyError::Unauthorised(client.get()));
