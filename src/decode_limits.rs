@@ -9,7 +9,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
-use yrs::Update;
+use yrs::{StateVector, StickyIndex, Update};
 
 /// Fewest bytes one client takes in an update: its block count, its id and its first clock.
 const MIN_CLIENT_BYTES: usize = 3;
@@ -25,6 +25,21 @@ pub(crate) fn update_counts_fit(bytes: &[u8]) -> bool {
 /// Whether the entry count a state vector claims fits in its bytes.
 pub(crate) fn state_vector_counts_fit(bytes: &[u8]) -> bool {
     count_fits(bytes, MIN_SV_ENTRY_BYTES)
+}
+
+/// A peer's state vector, or None if it is malformed. Decoded inside a panic boundary: yrs
+/// asserts (in debug builds) that client ids fit in 53 bits, and a peer's need not (found by the
+/// `envelope` fuzz target, in an anchor).
+pub(crate) fn state_vector(bytes: &[u8]) -> Option<StateVector> {
+    if !state_vector_counts_fit(bytes) {
+        return None;
+    }
+    catch_unwind(|| StateVector::decode_v1(bytes)).ok()?.ok()
+}
+
+/// A sticky index (a comment's or cursor's anchor) from a peer, or None if it is malformed.
+pub(crate) fn sticky_index(bytes: &[u8]) -> Option<StickyIndex> {
+    catch_unwind(|| StickyIndex::decode_v1(bytes)).ok()?.ok()
 }
 
 /// Whether each client's blocks in a decoded update run in clock order, as every encoder writes
@@ -112,6 +127,34 @@ mod tests {
         let err = docs.apply_remote(&crate::docs::DocId::File(path), &bytes, true, &|_| true);
         let err = err.expect_err("the update must be refused").to_string();
         assert!(err.contains("out of clock order"), "{err}");
+    }
+
+    #[test]
+    fn client_ids_past_53_bits_in_anchors_and_state_vectors_do_not_panic() {
+        // Client 2^60: yrs's debug assertion fired on it, outside any panic boundary, when the
+        // review fold placed a peer's comment (and would have for a peer's state vector).
+        let client = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10];
+        let anchor = [&[0][..], &client, &[0, 0]].concat();
+        let mut docs = crate::docs::DocSet::new(1);
+        let path = crate::workspace::RelPath::new("a.txt").unwrap();
+        let insert = "one\ntwo\n".to_string();
+        docs.edit_file(
+            &path,
+            &[crate::merge::Splice {
+                at: 0,
+                delete: 0,
+                insert,
+            }],
+        );
+        let _ = docs.place("a.txt", &anchor, &anchor);
+        let theirs = crate::wire::DocVector {
+            doc: "f:a.txt".into(),
+            sv: [&[1][..], &client, &[1]].concat(),
+            ds: Vec::new(),
+        };
+        // Malformed counts as "has nothing": the whole document goes back.
+        let whole = docs.missing(&crate::docs::DocId::File(path), Some(&theirs));
+        assert!(whole.is_some_and(|u| !u.is_empty()));
     }
 
     #[test]

@@ -521,8 +521,8 @@ impl DocSet {
         let doc = self.docs.get(&DocId::File(path))?;
         let txn = doc.transact();
         let (s, e) = (
-            yrs::StickyIndex::decode_v1(start).ok()?,
-            yrs::StickyIndex::decode_v1(end).ok()?,
+            crate::decode_limits::sticky_index(start)?,
+            crate::decode_limits::sticky_index(end)?,
         );
         let deleted = txn.snapshot().delete_set;
         let gone = s.id().is_some_and(|id| deleted.contains(id)) && e.id().is_some_and(|id| deleted.contains(id));
@@ -582,8 +582,7 @@ impl DocSet {
         let doc = self.docs.get(id)?;
         let txn = doc.transact();
         let sv = theirs
-            .filter(|t| crate::decode_limits::state_vector_counts_fit(&t.sv))
-            .and_then(|t| StateVector::decode_v1(&t.sv).ok())
+            .and_then(|t| crate::decode_limits::state_vector(&t.sv))
             .unwrap_or_default();
         let ours = txn.state_vector();
         let ahead = ours.iter().any(|(client, clock)| *clock > sv.get(client));
@@ -605,8 +604,7 @@ impl DocSet {
         let doc = self.docs.get(id)?;
         let txn = doc.transact();
         let mut sv = theirs
-            .filter(|t| crate::decode_limits::state_vector_counts_fit(&t.sv))
-            .and_then(|t| StateVector::decode_v1(&t.sv).ok())
+            .and_then(|t| crate::decode_limits::state_vector(&t.sv))
             .unwrap_or_default();
         let mut ahead = false;
         for (client, clock) in txn.state_vector().iter() {
