@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod agents;
 pub mod alerts;
+pub mod alerts_config;
 pub mod checks;
 pub mod control;
 pub mod core;

@@ -5,6 +5,7 @@
 
 mod commands;
 mod error;
+mod notify;
 mod state;
 
 use state::AppState;
@@ -27,6 +28,7 @@ fn main() {
         .map(|p| std::path::absolute(&p).unwrap_or(p));
 
     let app = tauri::Builder::default()
+        .plugin(tauri_plugin_notification::init())
         .manage(AppState::new(startup_dir))
         .setup(|app| {
             // Ctrl-C or SIGTERM exits like closing the window: the peer stops cleanly.
@@ -64,6 +66,9 @@ fn main() {
             commands::presence::live_view,
             commands::metrics::metrics_series,
             commands::metrics::activity,
+            commands::settings::set_notifications,
+            commands::settings::alert_rules,
+            commands::settings::set_alert_rules,
         ])
         .build(tauri::generate_context!());
     let app = match app {

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use tandem::Node;
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Emitter};
@@ -21,6 +22,8 @@ pub struct AppState {
     running: Mutex<Option<Running>>,
     /// The folder given on the command line, if any.
     pub startup_dir: Option<PathBuf>,
+    /// Whether alerts and mentions raise native notifications (a setting of the UI).
+    pub notifications: AtomicBool,
 }
 
 impl AppState {
@@ -28,6 +31,7 @@ impl AppState {
         AppState {
             running: Mutex::new(None),
             startup_dir,
+            notifications: AtomicBool::new(true),
         }
     }
 
@@ -70,6 +74,7 @@ async fn forward(app: AppHandle, node: Node) {
     loop {
         match events.recv().await {
             Ok(event) => {
+                crate::notify::notify(&app, &event);
                 if let Err(e) = app.emit(ENGINE_EVENT, &event) {
                     tracing::warn!("could not forward an engine event: {e}");
                 }

@@ -4,4 +4,5 @@ pub mod docs;
 pub mod metrics;
 pub mod presence;
 pub mod review;
+pub mod settings;
 pub mod workspace;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tandem::node::Status;
 use tandem::{Node, NodeConfig, Role};
+use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 
 fn config(path: &Path, name: Option<String>) -> NodeConfig {
@@ -28,10 +29,16 @@ pub fn startup_dir(state: State<'_, AppState>) -> Option<String> {
     state.startup_dir.as_ref().map(|p| p.display().to_string())
 }
 
-/// Starts serving an existing workspace; `not_a_workspace` when `path` has no `.tandem/`.
+/// Starts serving an existing workspace as `name` (else the OS user name); `not_a_workspace` when
+/// `path` has no `.tandem/`.
 #[tauri::command]
 #[tracing::instrument(skip(app, state), err(Debug))]
-pub async fn open_workspace(app: AppHandle, state: State<'_, AppState>, path: String) -> Result<Status> {
+pub async fn open_workspace(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    path: String,
+    name: Option<String>,
+) -> Result<Status> {
     let root = absolute(&path)?;
     let layout = tandem::workspace::Layout::new(&root).map_err(tandem::Error::from)?;
     if !layout.is_workspace() {
@@ -41,7 +48,7 @@ pub async fn open_workspace(app: AppHandle, state: State<'_, AppState>, path: St
         ));
     }
     state.close().await;
-    let node = Node::start(config(&root, None)).await?;
+    let node = Node::start(config(&root, name)).await?;
     let status = node.status().await?;
     state.install(&app, node).await;
     Ok(status)
@@ -50,24 +57,42 @@ pub async fn open_workspace(app: AppHandle, state: State<'_, AppState>, path: St
 /// Makes `path` a workspace owned by this machine, then opens it.
 #[tauri::command]
 #[tracing::instrument(skip(app, state), err(Debug))]
-pub async fn init_workspace(app: AppHandle, state: State<'_, AppState>, path: String) -> Result<Status> {
+pub async fn init_workspace(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    path: String,
+    name: Option<String>,
+) -> Result<Status> {
     let root = absolute(&path)?;
     Node::init(&root)?;
-    open_workspace(app, state, root.display().to_string()).await
+    open_workspace(app, state, root.display().to_string(), name).await
 }
 
-/// Joins with an invite code into `path` (absent or empty), then serves it.
+/// How far a join is: `received` documents of `total`.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct JoinProgress {
+    received: u64,
+    total: u64,
+}
+
+/// Joins with an invite code into `path` (absent or empty), then serves it; `progress` hears how
+/// many documents have arrived while they do.
 #[tauri::command]
-#[tracing::instrument(skip(app, state, code), err(Debug))]
+#[tracing::instrument(skip(app, state, code, progress), err(Debug))]
 pub async fn join_workspace(
     app: AppHandle,
     state: State<'_, AppState>,
     code: String,
     path: String,
     name: String,
+    progress: Channel<JoinProgress>,
 ) -> Result<Status> {
     let root = absolute(&path)?;
-    let node = Node::join(config(&root, Some(name)), code.trim(), |_, _| {}).await?;
+    let report = |received, total| {
+        // A closed window cannot be told; the join goes on regardless.
+        let _ = progress.send(JoinProgress { received, total });
+    };
+    let node = Node::join(config(&root, Some(name)), code.trim(), report).await?;
     let status = node.status().await?;
     state.install(&app, node).await;
     Ok(status)

@@ -1,16 +1,28 @@
 // Typed wrappers over the Tauri commands in src-tauri/src/commands/.
 
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
 import type { ActivityItem, Metrics } from "./metrics";
 import type { Review } from "./reviews";
+import type { AlertRules } from "./alertRules";
+
+/** How far a join is (src-tauri `JoinProgress`). */
+export interface JoinProgress {
+  received: number;
+  total: number;
+}
 import type { ChatMessage, CommandError, CommentAction, CommentKind, LiveView, Role, Status, Thread } from "./types";
 
 export const api = {
   startupDir: () => invoke<string | null>("startup_dir"),
-  openWorkspace: (path: string) => invoke<Status>("open_workspace", { path }),
-  initWorkspace: (path: string) => invoke<Status>("init_workspace", { path }),
-  joinWorkspace: (code: string, path: string, name: string) =>
-    invoke<Status>("join_workspace", { code, path, name }),
+  /** `name` is how teammates see this peer; none: the OS user name. */
+  openWorkspace: (path: string, name?: string) => invoke<Status>("open_workspace", { path, name: name ?? null }),
+  initWorkspace: (path: string, name?: string) => invoke<Status>("init_workspace", { path, name: name ?? null }),
+  /** `onProgress(received, total)` is called while the workspace's documents arrive. */
+  joinWorkspace: (code: string, path: string, name: string, onProgress: (p: JoinProgress) => void) => {
+    const progress = new Channel<JoinProgress>();
+    progress.onmessage = onProgress;
+    return invoke<Status>("join_workspace", { code, path, name, progress });
+  },
   closeWorkspace: () => invoke<void>("close_workspace"),
   status: () => invoke<Status>("status"),
   invite: (role: Role, ttlSecs: number) => invoke<string>("invite", { role, ttlSecs }),
@@ -47,6 +59,12 @@ export const api = {
   liveView: () => invoke<LiveView>("live_view"),
   /** A peer's metrics over the last ten minutes, oldest first. */
   metricsSeries: (peer: string) => invoke<Metrics[]>("metrics_series", { peer }),
+  /** Native notifications for alerts and mentions on or off (the shell raises them). */
+  setNotifications: (enabled: boolean) => invoke<void>("set_notifications", { enabled }),
+  /** The open workspace's alert thresholds. */
+  alertRules: () => invoke<AlertRules>("alert_rules"),
+  /** Saves them to `.tandem/config.toml`; they apply when the workspace is next opened. */
+  setAlertRules: (rules: AlertRules) => invoke<void>("set_alert_rules", { rules }),
   /** The activity feed, newest first. */
   activity: () => invoke<ActivityItem[]>("activity"),
 };

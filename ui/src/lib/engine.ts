@@ -6,6 +6,7 @@ import { api, errorText } from "./api";
 import { catchUp, closeAllDocs } from "./docs";
 import { handleMonitorEvent, refreshActivity, resetMonitor, setAlerts } from "./monitor";
 import { notFollowing, reduceFollow, type FollowAction } from "./follow";
+import { nameForEngine, settings } from "./settings";
 import {
   activeFile,
   chat,
@@ -174,6 +175,18 @@ export function enterWorkspace(s: Status): void {
   void refreshComments();
   void refreshReviews();
   void refreshChat();
+}
+
+/** Stops the peer and opens the same folder again: a new name and the alert thresholds apply. */
+export async function reopenWorkspace(): Promise<void> {
+  const root = get(status)?.root;
+  if (!root) return;
+  await leaveWorkspace();
+  try {
+    enterWorkspace(await api.openWorkspace(root, nameForEngine(get(settings))));
+  } catch (e) {
+    showError(`Could not reopen ${root}: ` + errorText(e));
+  }
 }
 
 export async function leaveWorkspace(): Promise<void> {

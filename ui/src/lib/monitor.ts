@@ -1,7 +1,7 @@
 // Stores and glue for the metrics and activity panels: the feed and the firing alerts, kept up to
 // date from `activity` and `alert` engine events (see engine.ts `handleEvent`).
 
-import { writable, get } from "svelte/store";
+import { writable } from "svelte/store";
 import { api, errorText } from "./api";
 import {
   isActivityItem,
@@ -11,10 +11,9 @@ import {
   reduceAlerts,
   type ActivityItem,
   type Alert,
-  type AlertChange,
   type Metrics,
 } from "./metrics";
-import { showError } from "./stores";
+import { showError, showInfo } from "./stores";
 import type { EngineEvent } from "./types";
 
 /** The activity feed, newest first, at most 500 items. */
@@ -32,7 +31,8 @@ export function handleMonitorEvent(ev: EngineEvent): void {
   } else if (ev.event === "alert" && isAlertChange(ev.change)) {
     const change = ev.change;
     alerts.update((list) => reduceAlerts(list, change));
-    if (change.change === "fired") notifyAlert(change);
+    // The shell raises a native notification when the window is not focused; in it, a notice.
+    if (change.change === "fired") showInfo("Alert: " + change.message);
   }
 }
 
@@ -71,28 +71,5 @@ export async function refreshSeries(peers: string[]): Promise<void> {
     // Polled every two seconds: say it once per failure streak.
     if (!seriesFailing) showError("Could not read the metrics: " + errorText(e));
     seriesFailing = true;
-  }
-}
-
-/**
- * A WebView notification for a fired alert, if the WebView has `Notification` (the native
- * tauri-plugin-notification is not installed). Asks for permission once.
- */
-export function notifyAlert(change: AlertChange): void {
-  if (typeof Notification === "undefined") return;
-  const show = () => {
-    try {
-      new Notification("Tandem alert", { body: change.message, tag: change.id });
-    } catch {
-      // Some WebViews expose Notification but refuse to construct it: the panel still lists the alert.
-    }
-  };
-  if (Notification.permission === "granted") show();
-  else if (Notification.permission === "default") {
-    void Notification.requestPermission()
-      .then((p) => {
-        if (p === "granted" && get(alerts).some((a) => a.id === change.id)) show();
-      })
-      .catch(() => {});
   }
 }
