@@ -14,4 +14,4 @@ export USER=alice XDG_DATA_HOME="$out/xdg/data" XDG_CONFIG_HOME="$out/xdg/config
 echo "app: $app"
 "$here/driver.sh" "$out" bash -c 'python3 "$1/measure.py" --app "$2" --cli "$3" --out "$4" --driver "$TAURI_DRIVER_URL" "${@:5}"' \
   _ "$here" "$app" "$cli" "$out" "$@"
-rm -rf "$out"
+rm -rf "$out"/alice "$out"/bob "$out"/thousand
