@@ -431,6 +431,10 @@ impl Core {
                 after,
                 reply,
             } => {
+                // What leaves this peer must be stored first: served from an uncommitted batch,
+                // an edit whose commit then fails would be in the peer's hands but not in ours,
+                // and our next edits would reuse its clocks (the two would never converge).
+                self.flush();
                 let _ = reply.send(self.on_sync_request(from, have, after));
             }
             Cmd::Join {
@@ -439,6 +443,7 @@ impl Core {
                 name,
                 reply,
             } => {
+                self.flush();
                 let _ = reply.send(self.on_join(from, &token, name));
             }
             Cmd::Vectors { reply } => {
@@ -463,6 +468,7 @@ impl Core {
             }
             Cmd::Edit { path, splices, reply } => self.on_edit(path, splices, reply),
             Cmd::DocDiff { id, sv, reply } => {
+                self.flush();
                 let vector = crate::wire::DocVector {
                     doc: id.to_string(),
                     sv,
