@@ -67,7 +67,10 @@ pub fn spawn(ns: Option<&str>, args: &[&str]) -> Proc {
     };
     let mut child = cmd
         .args(args)
-        .env("RUST_LOG", "tandem=info")
+        .env(
+            "RUST_LOG",
+            std::env::var("TANDEM_CHILD_RUST_LOG").unwrap_or_else(|_| "tandem=info".into()),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -75,9 +78,16 @@ pub fn spawn(ns: Option<&str>, args: &[&str]) -> Proc {
     let log = Arc::new(Mutex::new(Vec::new()));
     let stderr = child.stderr.take().unwrap();
     let keep = log.clone();
+    // With TANDEM_CHILD_LOGS=DIR, every line is also kept in DIR/<pid>.log for a failing run.
+    let mut file = std::env::var_os("TANDEM_CHILD_LOGS")
+        .and_then(|d| std::fs::File::create(Path::new(&d).join(format!("{}.log", child.id()))).ok());
     // Drain stderr so the child never blocks on a full pipe, counting panics as they appear.
     std::thread::spawn(move || {
         for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(f) = &mut file {
+                use std::io::Write;
+                let _ = writeln!(f, "{l}");
+            }
             if l.contains("panicked at") {
                 PROCESS_PANICS.fetch_add(1, Ordering::SeqCst);
                 eprintln!("tandem process panicked: {l}");
@@ -112,6 +122,17 @@ pub fn wait_until_within(deadline: Duration, what: &str, mut cond: impl FnMut() 
             "timed out after {deadline:?} waiting for: {what}"
         );
         // Another process's state can only be polled: look again shortly.
+        std::thread::park_timeout(Duration::from_millis(25));
+    }
+}
+
+/// Like [`wait_until_within`], adding what `explain` says to the failure.
+pub fn wait_until_or(deadline: Duration, what: &str, mut cond: impl FnMut() -> bool, explain: impl FnOnce() -> String) {
+    let start = Instant::now();
+    while !cond() {
+        if start.elapsed() > deadline {
+            panic!("timed out after {deadline:?} waiting for: {what}\n{}", explain());
+        }
         std::thread::park_timeout(Duration::from_millis(25));
     }
 }
