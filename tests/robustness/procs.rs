@@ -36,6 +36,23 @@ impl Proc {
         self.log.lock().unwrap().iter().any(|l| l.contains(needle))
     }
 
+    /// Read system calls made so far by the process's threads named `thread` (Linux).
+    pub fn reads_by(&self, thread: &str) -> u64 {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", self.child.id())) else {
+            return 0;
+        };
+        tasks
+            .flatten()
+            .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == thread))
+            .filter_map(|t| std::fs::read_to_string(t.path().join("io")).ok())
+            .filter_map(|io| {
+                io.lines()
+                    .find_map(|l| l.strip_prefix("syscr:"))
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+            })
+            .sum()
+    }
+
     /// How many log lines so far contain `needle`.
     pub fn count(&self, needle: &str) -> usize {
         self.log.lock().unwrap().iter().filter(|l| l.contains(needle)).count()
