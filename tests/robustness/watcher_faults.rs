@@ -357,8 +357,10 @@ fn a_watcher_queue_overflow_brings_a_full_rescan_and_loses_nothing() {
         (process_panics() - panics) as u64,
         &format!("rescanned={rescanned} idle_watcher_reads={idle_reads}"),
     );
+    // A late rescan may fall in the window (two reads a file); a loop would read every file
+    // every 100 ms, some forty times as much.
     assert!(
-        idle_reads < 50,
+        idle_reads < files * 10,
         "alice's watcher read {idle_reads} times in 2 s of quiet: a read loop"
     );
     assert!(rescanned, "alice never said she rescanned: {}", alice.tail(20));
