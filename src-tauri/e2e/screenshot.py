@@ -101,7 +101,9 @@ def main():
         lines = wait_for("the editor's lines", lambda: s.find_all(".cm-line"))
         s.click(lines[24])
         wait_for("bob's and carol's carets", lambda: len(s.find_all(".cm-ySelectionCaret")) >= 2)
-        s.wait_css("bob and carol in the People panel", '[data-testid="person"]', containing="carol")
+        rows = lambda: [s.text(e) for e in s.find_all('[data-testid="person"]')]  # noqa: E731
+        wait_for("bob and carol in src/main.rs in the People panel",
+                 lambda: all(any(n in r and "src/main.rs" in r for r in rows()) for n in ("bob", "carol")))
         for button in s.find_all('.notices button[aria-label="Dismiss"]'):
             s.click(button)
         wait_for("the notices gone", lambda: not s.find_all(".notice"), timeout=10)
