@@ -7,6 +7,12 @@ use common::*;
 use std::time::Duration;
 use tandem::{Event, Role};
 
+/// Whether `peer` holds a connection to the peer with id `other`.
+async fn connected(peer: &Peer, other: &str) -> bool {
+    let peers = peer.node.status().await.unwrap().peers;
+    peers.iter().any(|p| p.id == other && p.address.is_some())
+}
+
 async fn role_at(peer: &Peer, of: &Peer) -> Option<Role> {
     let id = of.node.peer_id().to_string();
     let members = peer.node.members().await.unwrap();
@@ -108,14 +114,7 @@ async fn a_revoked_member_is_cut_off_while_the_others_move_to_a_new_key_losing_n
     // Carol is disconnected and nothing of hers is taken any more.
     let carol_id = carol.node.peer_id().to_string();
     wait_for(&[&alice.node], "carol disconnected from alice", || async {
-        !alice
-            .node
-            .status()
-            .await
-            .unwrap()
-            .peers
-            .iter()
-            .any(|p| p.id == carol_id && p.address.is_some())
+        !connected(&alice, &carol_id).await
     })
     .await;
     assert!(carol.node.sync_with(alice.node.peer_id()).await.is_err());
@@ -161,14 +160,7 @@ async fn once_the_grace_is_over_a_revoked_peer_cannot_even_connect() {
     alice.node.revoke(carol.node.peer_id(), Duration::ZERO).await.unwrap();
     let carol_id = carol.node.peer_id().to_string();
     wait_for(&[&alice.node], "carol disconnected", || async {
-        !alice
-            .node
-            .status()
-            .await
-            .unwrap()
-            .peers
-            .iter()
-            .any(|p| p.id == carol_id && p.address.is_some())
+        !connected(&alice, &carol_id).await
     })
     .await;
 
@@ -182,14 +174,7 @@ async fn once_the_grace_is_over_a_revoked_peer_cannot_even_connect() {
     })
     .await
     .expect("carol's dial fails");
-    assert!(!alice
-        .node
-        .status()
-        .await
-        .unwrap()
-        .peers
-        .iter()
-        .any(|p| p.id == carol_id && p.address.is_some()));
+    assert!(!connected(&alice, &carol_id).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,14 +208,7 @@ async fn during_the_grace_the_old_key_admits_members_only_and_drops_anyone_else_
     .await
     .expect("alice drops the stranger");
     let sid = stranger.node.peer_id().to_string();
-    assert!(!alice
-        .node
-        .status()
-        .await
-        .unwrap()
-        .peers
-        .iter()
-        .any(|p| p.id == sid && p.address.is_some()));
+    assert!(!connected(&alice, &sid).await);
     assert!(tree(&stranger.dir).is_empty());
 }
 
