@@ -173,6 +173,16 @@ pub enum Request {
         /// Column in characters, 1-based.
         col: usize,
     },
+    /// Rename this member and/or change its colour, for every peer: `{"name": N, "colour": C}`,
+    /// the ones in force. With neither field, just reads them.
+    Profile {
+        /// New display name: one word, not another member's.
+        #[serde(default)]
+        name: Option<String>,
+        /// New colour, `#rrggbb`.
+        #[serde(default)]
+        colour: Option<String>,
+    },
     /// Stream every engine event as a JSON line until the client hangs up.
     Events,
 }
@@ -366,6 +376,15 @@ async fn answer(node: &Node, req: Request) -> Result<serde_json::Value, String> 
             let cursor = crate::presence::Cursor::at(&doc, line, col)?;
             node.set_presence(Some(Some(file)), Some(Some(cursor)), None);
             Ok(serde_json::Value::Null)
+        }
+        Request::Profile { name, colour } => {
+            let (name, colour) = if name.is_none() && colour.is_none() {
+                node.profile().await
+            } else {
+                node.set_profile(name.as_deref(), colour.as_deref()).await
+            }
+            .map_err(err)?;
+            Ok(json!({ "name": name, "colour": colour }))
         }
         Request::Events => Err("events are streamed; send this request alone on a connection".into()),
         Request::Status => {

@@ -55,6 +55,9 @@ pub enum Event {
     Activity { item: crate::activity::Item },
     /// An alert fired or cleared.
     Alert { change: crate::alerts::Change },
+    /// What the side panel shows of a peer changed: name, colour, status, open file, cursor,
+    /// agents, or it went offline (metrics alone are not evented: they change every second).
+    PresenceChanged { peer: String },
     /// The workspace folder vanished: file sync stopped.
     RootMissing,
 }

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod net;
 pub mod node;
 pub mod presence;
+pub mod profile;
 pub mod review;
 pub mod store;
 pub mod wire;

@@ -139,6 +139,15 @@ enum Command {
         #[arg(long)]
         follow: bool,
     },
+    /// Show, or change, the name and colour everyone sees for this member.
+    Profile {
+        /// New display name: one word (so @name mentions it), not another member's.
+        #[arg(long)]
+        name: Option<String>,
+        /// New colour for cursors and avatars, #rrggbb.
+        #[arg(long)]
+        colour: Option<String>,
+    },
     /// Peers, agents and metrics, live, refreshing in place (Ctrl-C to quit).
     Top,
     /// Show the running peer: identity, connected peers, files and what is skipped.
@@ -395,6 +404,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Top => return live_cli::top(find(ws)?).await,
         Command::Members { json } => return members_cli::members(find(ws)?, json).await,
         Command::Role { peer, role } => return members_cli::role(find(ws)?, peer, role).await,
+        Command::Profile { name, colour } => return members_cli::profile(find(ws)?, name, colour).await,
         Command::Revoke { peer, grace } => return members_cli::revoke(find(ws)?, peer, grace.into()).await,
         Command::Invites { json, cmd } => return members_cli::invites(find(ws)?, json, cmd).await,
         _ => {}

@@ -430,6 +430,10 @@ impl Node {
             ttl: cfg.presence_ttl,
         };
         tokio::spawn(live::run(live_cfg, live_rx, net_tx, node.inner.events.clone()));
+        // The name and colour in force (the members document, and the profile chosen since).
+        if let Err(e) = node.publish_profile().await {
+            tracing::warn!(error = %e, "could not read this member's profile");
+        }
         if cfg.review_agent {
             tokio::spawn(review_agent::run(node.clone()));
         }
@@ -577,7 +581,12 @@ impl Node {
         }
         Ok(Status {
             peer_id: self.inner.peer_id.to_string(),
-            name: self.inner.name.clone(),
+            name: live
+                .peers
+                .iter()
+                .find(|p| p.me)
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| self.inner.name.clone()),
             root: self.inner.layout.root.display().to_string(),
             workspace_id: hex(&self.inner.workspace_id),
             addresses: net.listen,
@@ -751,6 +760,61 @@ impl Node {
         let (tx, rx) = oneshot::channel();
         self.inner.live.send(make(tx)).map_err(|_| Error::Stopped)?;
         rx.await.map_err(|_| Error::Stopped)
+    }
+
+    /// Renames this member and/or changes its colour (None leaves it): checked (a name is one
+    /// word, not another member's; a colour is `#rrggbb`), stored in the review log so every peer
+    /// shows it from now on, and published with this peer's presence at once. Returns the
+    /// name and colour in force.
+    pub async fn set_profile(&self, name: Option<&str>, colour: Option<&str>) -> Result<(String, String), Error> {
+        let cmd = crate::core::ReviewCmd::Profile {
+            name: name.map(str::to_string),
+            colour: colour.map(str::to_string),
+        };
+        self.review(cmd).await?;
+        self.publish_profile().await
+    }
+
+    /// This member's display name and colour in force.
+    pub async fn profile(&self) -> Result<(String, String), Error> {
+        let own = self.ask(|reply| Cmd::OwnProfile { reply }).await?;
+        let name = own
+            .as_ref()
+            .map(|(n, _)| n.clone())
+            .unwrap_or_else(|| self.inner.name.clone());
+        let colour = own
+            .and_then(|(_, p)| p.colour)
+            .unwrap_or_else(|| crate::presence::colour_of(&self.inner.peer_id));
+        Ok((name, colour))
+    }
+
+    /// Gives the live task the name and colour in force, which it publishes.
+    async fn publish_profile(&self) -> Result<(String, String), Error> {
+        let (name, colour) = self.profile().await?;
+        let cmd = live::LiveCmd::SetProfile {
+            name: Some(name.clone()).filter(|n| !n.is_empty()),
+            colour: Some(colour.clone()),
+        };
+        self.inner.live.send(cmd).map_err(|_| Error::Stopped)?;
+        Ok((name, colour))
+    }
+
+    /// The alert thresholds in force (`[alerts]` of `.tandem/config.toml`, else the defaults).
+    pub fn alert_rules(&self) -> Result<crate::alerts::Rules, Error> {
+        crate::alerts::load(&self.config_path()).map_err(|e| Error::Refused(e.to_string()))
+    }
+
+    /// Saves new alert thresholds to `.tandem/config.toml` and puts them in force at once.
+    pub fn set_alert_rules(&self, rules: crate::alerts::Rules) -> Result<(), Error> {
+        crate::alerts_config::save(&self.config_path(), &rules).map_err(|e| Error::Refused(e.to_string()))?;
+        self.inner
+            .live
+            .send(live::LiveCmd::SetRules(rules))
+            .map_err(|_| Error::Stopped)
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.inner.layout.state_dir().join("config.toml")
     }
 
     /// Presence, agents, metrics and alerts of every peer, as the side panel shows them.

@@ -120,6 +120,27 @@ impl State {
     }
 }
 
+impl State {
+    /// Whether the side panel would show `other` differently (metrics and `seq` aside).
+    pub fn shows_differently(&self, other: &State) -> bool {
+        (
+            &self.name,
+            &self.colour,
+            self.status,
+            &self.file,
+            &self.cursor,
+            &self.agents,
+        ) != (
+            &other.name,
+            &other.colour,
+            other.status,
+            &other.file,
+            &other.cursor,
+            &other.agents,
+        )
+    }
+}
+
 /// A deterministic colour for a peer, from its id.
 pub fn colour_of(peer: &PeerId) -> String {
     const PALETTE: [&str; 10] = [
@@ -194,6 +215,27 @@ impl Table {
         was_offline
     }
 
+    /// The latest state heard from `peer`.
+    pub fn state(&self, peer: &PeerId) -> Option<&State> {
+        self.peers.get(peer).map(|s| &s.state)
+    }
+
+    /// Gives peers the names in force (peer id → name; an empty name changes nothing); returns
+    /// the peers whose name changed.
+    pub fn rename(&mut self, names: &HashMap<String, String>) -> Vec<PeerId> {
+        let mut changed = Vec::new();
+        for (peer, seen) in &mut self.peers {
+            match names.get(&peer.to_string()) {
+                Some(name) if !name.is_empty() && *name != seen.state.name => {
+                    seen.state.name = name.clone();
+                    changed.push(*peer);
+                }
+                _ => {}
+            }
+        }
+        changed
+    }
+
     /// Whether `peer` has been heard from within the TTL.
     pub fn online(&self, peer: &PeerId, now: Instant) -> bool {
         self.peers
@@ -245,6 +287,31 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rename_reaches_the_peers_held_and_reports_only_real_changes() {
+        let mut t = Table::new(Duration::from_secs(5));
+        let (bob, carol) = (PeerId::random(), PeerId::random());
+        let now = Instant::now();
+        for (p, name) in [(bob, "bob"), (carol, "carol")] {
+            let state = State {
+                name: name.into(),
+                seq: 1,
+                ..Default::default()
+            };
+            t.update(p, state, now, 1);
+        }
+        let names: HashMap<String, String> = [
+            (bob.to_string(), "robert".to_string()),
+            (carol.to_string(), "carol".to_string()),
+        ]
+        .into();
+        assert_eq!(t.rename(&names), vec![bob]);
+        assert_eq!(t.state(&bob).unwrap().name, "robert");
+        assert!(t.rename(&names).is_empty(), "nothing changes twice");
+        let blank: HashMap<String, String> = [(carol.to_string(), String::new())].into();
+        assert!(t.rename(&blank).is_empty(), "an empty name keeps the one shown");
+    }
 
     #[test]
     fn a_state_expires_after_the_ttl_and_its_agents_show_offline() {

@@ -550,6 +550,20 @@ fn members_roles_invites_and_revoke_from_the_command_line() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cancelled"));
 
+    // A member renames itself and picks a colour: shown by the other peer without a restart.
+    let bs = b.to_str().unwrap();
+    assert!(ok(&["-C", bs, "profile"]).contains("name bob"));
+    let out = ok(&["-C", bs, "profile", "--name", "rob", "--colour", "#00AA55"]);
+    assert!(out.contains("name rob, colour #00aa55"), "{out}");
+    wait_until("alice shows bob as rob in his colour", || {
+        let peers = status_json(&a)["peers"].as_array().cloned().unwrap_or_default();
+        peers.iter().any(|p| p["name"] == "rob" && p["colour"] == "#00aa55")
+    });
+    let out = tandem(&["-C", bs, "profile", "--name", "alice"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another member"));
+    ok(&["-C", bs, "profile", "--name", "bob"]);
+
     // Roles by name; an editor may not change them.
     let out = tandem(&["-C", b.to_str().unwrap(), "role", "alice", "viewer"]);
     assert!(!out.status.success());

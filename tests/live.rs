@@ -364,3 +364,125 @@ async fn a_caret_set_through_the_control_api_reaches_the_other_peer_on_that_char
         &text[offset..]
     );
 }
+
+async fn shown_as(node: &Node, peer: &Node) -> Option<(String, String)> {
+    let id = peer.peer_id().to_string();
+    node.live_view()
+        .await
+        .unwrap()
+        .peers
+        .into_iter()
+        .find(|p| p.id == id)
+        .map(|p| (p.name, p.colour))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_renames_and_recolours_itself_live_and_it_lasts() {
+    let alice = owner(&[("a.txt", "a\n")]).await;
+    let bob = joined_as(&alice, "bob", tandem::Role::Viewer).await;
+    bob.node
+        .review(tandem::core::ReviewCmd::Chat { text: "hello".into() })
+        .await
+        .unwrap();
+    wait_for(&[&alice.node], "alice sees bob", || async {
+        sees(&alice.node, "bob", Status::Online).await
+    })
+    .await;
+    let mut events = alice.node.subscribe();
+
+    // A viewer too may choose its name and colour; no restart.
+    let (name, colour) = bob.node.set_profile(Some("robert"), Some("#12AB9F")).await.unwrap();
+    assert_eq!((name.as_str(), colour.as_str()), ("robert", "#12ab9f"));
+    wait_for(&[&alice.node], "alice shows bob as robert in his colour", || async {
+        shown_as(&alice.node, &bob.node).await == Some(("robert".into(), "#12ab9f".into()))
+    })
+    .await;
+    let evented = std::iter::from_fn(|| events.try_recv().ok())
+        .any(|e| matches!(e, Event::PresenceChanged { ref peer } if *peer == bob.node.peer_id().to_string()));
+    assert!(evented, "the change reached alice's subscribers as presence_changed");
+    wait_for(&[&alice.node], "bob's chat message shows under robert", || async {
+        alice
+            .node
+            .chat_log()
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.author_name == "robert")
+    })
+    .await;
+    assert_eq!(bob.node.profile().await.unwrap().0, "robert");
+    assert_eq!(bob.node.status().await.unwrap().name, "robert");
+
+    // Someone else's name is refused with a reason, and nothing changes.
+    let err = bob.node.set_profile(Some("Alice"), None).await.unwrap_err().to_string();
+    assert!(err.contains("another member"), "{err}");
+    assert!(bob.node.set_profile(Some("two words"), None).await.is_err());
+    assert!(bob.node.set_profile(None, Some("blue")).await.is_err());
+    assert_eq!(bob.node.profile().await.unwrap().0, "robert");
+
+    // @robert reaches him; and the profile is kept across a restart of both peers.
+    let mut bob_events = bob.node.subscribe();
+    alice
+        .node
+        .review(tandem::core::ReviewCmd::Chat {
+            text: "thanks @robert".into(),
+        })
+        .await
+        .unwrap();
+    let mentioned = tokio::time::timeout(DEADLINE, async {
+        loop {
+            if let Ok(Event::Mentioned { .. }) = bob_events.recv().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(mentioned.is_ok(), "a mention of the new name notifies bob");
+    let bob = restart(bob, "bob").await;
+    assert_eq!(bob.node.profile().await.unwrap(), ("robert".into(), "#12ab9f".into()));
+    let alice = restart(alice, "alice").await;
+    wait_for(
+        &[&alice.node, &bob.node],
+        "after restarts, alice still shows robert",
+        || async { shown_as(&alice.node, &bob.node).await == Some(("robert".into(), "#12ab9f".into())) },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_thresholds_saved_while_running_are_in_force_at_once_and_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("alice");
+    Node::init(&dir).unwrap();
+    let node = Node::start(config(&dir, "alice")).await.unwrap();
+    let mut events = node.subscribe();
+    let mut rules = node.alert_rules().unwrap();
+    assert_eq!(rules.cpu_percent, 90.0, "the defaults at first");
+    // Any CPU use is over 0 %, from now on: the cpu alert fires without a restart.
+    rules.cpu_percent = 0.0;
+    rules.cpu_for_secs = 0;
+    node.set_alert_rules(rules.clone()).unwrap();
+    let fired = tokio::time::timeout(DEADLINE, async {
+        loop {
+            if let Ok(Event::Alert {
+                change: tandem::alerts::Change::Fired(a),
+            }) = events.recv().await
+            {
+                if a.rule == "cpu" {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    assert!(fired.is_ok(), "the cpu alert fired under the new threshold");
+    assert_eq!(node.alert_rules().unwrap(), rules, "saved to .tandem/config.toml");
+    let mut bad = rules.clone();
+    bad.cpu_percent = 250.0;
+    assert!(
+        node.set_alert_rules(bad).is_err(),
+        "a threshold out of range is refused"
+    );
+    assert_eq!(node.alert_rules().unwrap(), rules, "and nothing was saved");
+    node.shutdown().await;
+}

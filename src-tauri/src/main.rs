@@ -67,6 +67,8 @@ fn main() {
             commands::metrics::metrics_series,
             commands::metrics::activity,
             commands::settings::set_notifications,
+            commands::settings::profile,
+            commands::settings::set_profile,
             commands::settings::alert_rules,
             commands::settings::set_alert_rules,
         ])

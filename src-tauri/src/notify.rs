@@ -54,6 +54,7 @@ pub fn notify(app: &AppHandle, event: &Event) {
         .and_then(|w| w.is_focused().ok())
         .unwrap_or(false);
     if focused {
+        tracing::debug!("no notification while the window has the focus: {}", note.title);
         return;
     }
     // No notification service (a bare X server, CI) is not worth more than a debug line.

@@ -63,6 +63,13 @@ pub async fn role(layout: Layout, peer: String, role: Role) -> Result<()> {
     Ok(())
 }
 
+pub async fn profile(layout: Layout, name: Option<String>, colour: Option<String>) -> Result<()> {
+    let out = call(&layout, Request::Profile { name, colour }).await?;
+    let field = |k: &str| out.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    println!("name {}, colour {}", field("name"), field("colour"));
+    Ok(())
+}
+
 pub async fn revoke(layout: Layout, peer: String, grace: Duration) -> Result<()> {
     let req = Request::Revoke {
         peer,

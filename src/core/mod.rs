@@ -210,6 +210,10 @@ pub enum Cmd {
     ChatLog {
         reply: oneshot::Sender<Vec<crate::review::ChatMessage>>,
     },
+    /// This peer's display name and profile in force (None: not a member).
+    OwnProfile {
+        reply: oneshot::Sender<Option<(String, crate::profile::Profile)>>,
+    },
     /// Save a metadata value.
     SetMeta { key: String, value: Vec<u8> },
     /// Trust `peer` as the source of the members document until we have one (joining).
@@ -254,6 +258,18 @@ pub struct Core {
     quarantined: usize,
     since_compact: HashMap<DocId, u64>,
     chat_seen: std::collections::HashSet<String>,
+    /// Members' names and profiles, with the members' and review documents' versions they were
+    /// folded from.
+    #[allow(clippy::type_complexity)]
+    who_cache: std::cell::RefCell<
+        Option<(
+            Vec<u8>,
+            HashMap<String, crate::review::Who>,
+            HashMap<String, crate::profile::Profile>,
+        )>,
+    >,
+    /// The names last given to the live task.
+    names_sent: HashMap<String, String>,
     /// When each file was last written by us, to tell a read made before it (stale) from a save.
     written_at: HashMap<RelPath, std::time::Instant>,
     /// Hash (hex) of the text last sent to the writer per file, kept in the store before the
@@ -335,6 +351,8 @@ impl Core {
             quarantined,
             since_compact: HashMap::new(),
             chat_seen: Default::default(),
+            who_cache: Default::default(),
+            names_sent: Default::default(),
             written_at: HashMap::new(),
             intended,
             failed_writes: BTreeSet::new(),
@@ -504,6 +522,12 @@ impl Core {
             Cmd::ChatLog { reply } => {
                 let _ = reply.send(self.chat_log());
             }
+            Cmd::OwnProfile { reply } => {
+                let me = self.me.to_string();
+                let name = self.who().remove(&me).map(|w| w.name);
+                let profile = self.profiles().remove(&me).unwrap_or_default();
+                let _ = reply.send(name.map(|n| (n, profile)));
+            }
             Cmd::SetMeta { key, value } => {
                 if let Err(e) = self.store.meta_set(&key, &value) {
                     tracing::warn!(key, error = %e, "could not save metadata");
@@ -622,6 +646,9 @@ impl Core {
         }
         if batch.touched.contains(&DocId::Review) {
             let _ = self.out.events.send(Event::ReviewChanged);
+        }
+        if batch.touched.contains(&DocId::Review) || batch.touched.contains(&DocId::Members) {
+            self.send_names();
         }
         if batch.touched.contains(&DocId::Chat) {
             self.announce_chat();

@@ -238,8 +238,7 @@ impl Core {
         if env.kind == Kind::Presence {
             // Keyed by the signed source: a peer can only ever speak for itself.
             let name = self
-                .docs
-                .members()
+                .who()
                 .remove(&source.to_string())
                 .map(|m| m.name)
                 .unwrap_or_default();

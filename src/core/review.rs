@@ -4,10 +4,12 @@
 use super::Core;
 use crate::docs::DocId;
 use crate::events::{Event, Origin};
+use crate::profile::{self, Profile};
 use crate::review::{self, ChatMessage, CommentKind, Review, Thread, ThreadState, Who, MAX_TEXT, MESSAGES, OPS};
 use crate::workspace::RelPath;
 use std::collections::HashMap;
-use yrs::Any;
+use yrs::updates::encoder::Encode;
+use yrs::{Any, ReadTxn, Transact};
 
 /// A review or chat action of this peer's user.
 #[derive(Debug, Clone)]
@@ -51,11 +53,41 @@ pub enum ReviewCmd {
     },
     /// Say something in the team chat.
     Chat { text: String },
+    /// Change this member's display name and/or colour (None leaves it).
+    Profile {
+        name: Option<String>,
+        colour: Option<String>,
+    },
 }
 
 impl Core {
-    fn who(&self) -> HashMap<String, Who> {
-        self.docs
+    /// Every member's role and display name (a chosen name in force over the joined one). Kept
+    /// until the members or review document changes: presence asks for it several times a second.
+    pub(super) fn who(&self) -> HashMap<String, Who> {
+        self.named().0
+    }
+
+    /// Every member's profile in force (chosen name and colour).
+    pub(super) fn profiles(&self) -> HashMap<String, Profile> {
+        self.named().1
+    }
+
+    fn named(&self) -> (HashMap<String, Who>, HashMap<String, Profile>) {
+        let version: Vec<u8> = [DocId::Members, DocId::Review]
+            .iter()
+            .flat_map(|id| {
+                let sv = self.docs.get(id).map(|d| d.transact().state_vector().encode_v1());
+                let sv = sv.unwrap_or_default();
+                (sv.len() as u32).to_le_bytes().into_iter().chain(sv)
+            })
+            .collect();
+        if let Some((v, who, profiles)) = &*self.who_cache.borrow() {
+            if *v == version {
+                return (who.clone(), profiles.clone());
+            }
+        }
+        let mut who: HashMap<String, Who> = self
+            .docs
             .members()
             .into_iter()
             .map(|(p, r)| {
@@ -67,7 +99,64 @@ impl Core {
                     },
                 )
             })
-            .collect()
+            .collect();
+        let profiles = profile::fold(&self.log(&DocId::Review, OPS), &who);
+        profile::apply(&mut who, &profiles);
+        *self.who_cache.borrow_mut() = Some((version, who.clone(), profiles.clone()));
+        (who, profiles)
+    }
+
+    /// Gives the live task the members' names in force when they changed (a rename, a member
+    /// joined), so the presence it shows follows at once rather than at each peer's next heartbeat.
+    pub(super) fn send_names(&mut self) {
+        let names: HashMap<String, String> = self.who().into_iter().map(|(p, w)| (p, w.name)).collect();
+        if names != self.names_sent {
+            let _ = self.out.live.send(crate::node::live::LiveCmd::Names(names.clone()));
+            self.names_sent = names;
+        }
+    }
+
+    /// Checks and appends this peer's new name and/or colour.
+    fn set_profile(&mut self, name: Option<&str>, colour: Option<&str>) -> Result<(), String> {
+        let name = name.map(profile::check_name).transpose()?;
+        let colour = colour.map(profile::check_colour).transpose()?;
+        if name.is_none() && colour.is_none() {
+            return Err("nothing to change: give a name or a colour".into());
+        }
+        let me = self.me.to_string();
+        if let Some(name) = &name {
+            let joined = self.docs.members();
+            let key = name.to_lowercase();
+            let holder = self
+                .who()
+                .into_iter()
+                .chain(joined.into_iter().map(|(p, r)| {
+                    (
+                        p,
+                        Who {
+                            role: r.role,
+                            name: r.name,
+                        },
+                    )
+                }))
+                .find(|(p, w)| *p != me && w.name.to_lowercase() == key);
+            if let Some((_, w)) = holder {
+                return Err(format!("the name {} is another member's; pick another", w.name));
+            }
+        }
+        let mut fields = vec![
+            ("op", Any::from(profile::OP)),
+            ("at", Any::from(crate::unix_now() as f64)),
+        ];
+        if let Some(n) = &name {
+            fields.push(("name", n.as_str().into()));
+        }
+        if let Some(c) = &colour {
+            fields.push(("colour", c.as_str().into()));
+        }
+        let update = self.docs.append(&DocId::Review, OPS, review::op(&fields));
+        self.local_change(DocId::Review, update);
+        Ok(())
     }
 
     fn log(&self, id: &DocId, root: &str) -> Vec<review::Entry> {
@@ -98,11 +187,17 @@ impl Core {
     /// Announces new chat messages and mentions of this peer's name.
     pub(super) fn announce_chat(&mut self) {
         let me = self.me.to_string();
+        // Mentioned by the name in force or the one this peer was started with.
+        let shown = self.who().remove(&me).map(|w| w.name).unwrap_or_default();
         for m in self.chat_log() {
             if !self.chat_seen.insert(m.id.clone()) {
                 continue;
             }
-            let mentioned = !self.name.is_empty() && m.mentions.iter().any(|n| n.eq_ignore_ascii_case(&self.name));
+            let mentioned = m.mentions.iter().any(|n| {
+                [&shown, &self.name]
+                    .iter()
+                    .any(|mine| !mine.is_empty() && n.eq_ignore_ascii_case(mine))
+            });
             if mentioned && m.author != me {
                 let _ = self.out.events.send(Event::Mentioned {
                     by: m.author_name.clone(),
@@ -124,6 +219,9 @@ impl Core {
                 Ok(())
             }
         };
+        if let ReviewCmd::Profile { name, colour } = &cmd {
+            return self.set_profile(name.as_deref(), colour.as_deref());
+        }
         if let ReviewCmd::Chat { text } = &cmd {
             text_ok(text)?;
             if text.trim().is_empty() {
@@ -282,7 +380,7 @@ impl Core {
                     ("at", at),
                 ])
             }
-            ReviewCmd::Chat { .. } => unreachable!("handled above"),
+            ReviewCmd::Chat { .. } | ReviewCmd::Profile { .. } => unreachable!("handled above"),
         };
         let update = self.docs.append(&DocId::Review, OPS, op);
         self.local_change(DocId::Review, update);

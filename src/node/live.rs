@@ -50,6 +50,15 @@ pub enum LiveCmd {
         cursor: Option<Option<Cursor>>,
         status: Option<Status>,
     },
+    /// This peer's display name and/or colour changed (None leaves it).
+    SetProfile {
+        name: Option<String>,
+        colour: Option<String>,
+    },
+    /// Every member's name in force (peer id → name), sent by the core when one changed.
+    Names(HashMap<String, String>),
+    /// New alert thresholds, in force from the next check.
+    SetRules(Rules),
     /// Act on one of this peer's agents.
     Agent {
         name: String,
@@ -192,8 +201,33 @@ impl Live {
                 }
                 self.dirty = true;
             }
+            LiveCmd::SetProfile { name, colour } => {
+                if let Some(n) = name {
+                    self.own.name = n.clone();
+                    self.cfg.name = n;
+                }
+                if let Some(c) = colour {
+                    self.own.colour = c;
+                }
+                self.dirty = true;
+                self.presence_changed(self.cfg.me);
+            }
+            LiveCmd::Names(names) => {
+                for peer in self.table.rename(&names) {
+                    self.presence_changed(peer);
+                }
+            }
+            LiveCmd::SetRules(rules) => {
+                self.alerts.set_rules(rules.clone());
+                self.cfg.rules = rules;
+                self.check_alerts(Instant::now());
+            }
             LiveCmd::Agent { name, op, reply } => {
-                let _ = reply.send(self.on_agent(&name, op));
+                let result = self.on_agent(&name, op);
+                if result.is_ok() {
+                    self.presence_changed(self.cfg.me);
+                }
+                let _ = reply.send(result);
             }
             LiveCmd::View { reply } => {
                 let _ = reply.send(self.view());
@@ -217,8 +251,15 @@ impl Live {
         let _ = self.events.send(Event::Activity { item });
     }
 
+    /// Tells subscribers that the side panel shows `peer` differently now.
+    fn presence_changed(&self, peer: PeerId) {
+        let _ = self.events.send(Event::PresenceChanged { peer: peer.to_string() });
+    }
+
     fn on_remote(&mut self, peer: PeerId, state: State) {
         let name = state.name.clone();
+        let shown_before = self.table.online(&peer, Instant::now());
+        let differs = self.table.state(&peer).is_none_or(|old| old.shows_differently(&state));
         let agents = state.agents.clone();
         if let Some(m) = &state.metrics {
             self.series
@@ -226,9 +267,14 @@ impl Live {
                 .or_insert_with(|| Series::new(WINDOW))
                 .push(m.clone());
         }
+        let newer = state.seq;
         if self.table.update(peer, state, Instant::now(), crate::unix_now()) {
             self.online.insert(peer, true);
             self.activity("join", format!("{} is online", display(&name, &peer)));
+        }
+        let taken = self.table.state(&peer).is_some_and(|s| s.seq == newer);
+        if taken && (differs || !shown_before) {
+            self.presence_changed(peer);
         }
         for a in agents {
             self.note_agent(&peer.to_string(), &display(&name, &peer), &a);
@@ -332,6 +378,7 @@ impl Live {
         }
         for peer in self.table.offline_peers(now) {
             if self.online.insert(peer, false) == Some(true) {
+                self.presence_changed(peer);
                 let name = self
                     .table
                     .view(now)

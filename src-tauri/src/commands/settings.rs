@@ -1,11 +1,10 @@
-//! The settings tab: what the shell itself keeps.
+//! The settings tab: this member's name and colour, notifications, alert thresholds.
 
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use std::path::PathBuf;
+use serde::Serialize;
 use std::sync::atomic::Ordering;
 use tandem::alerts::Rules;
-use tandem::workspace::Layout;
 use tauri::State;
 
 /// Turns the native notifications for alerts and mentions on or off.
@@ -14,23 +13,42 @@ pub fn set_notifications(state: State<'_, AppState>, enabled: bool) {
     state.notifications.store(enabled, Ordering::Relaxed);
 }
 
-/// The alert thresholds of the open workspace (`[alerts]` of `.tandem/config.toml`, else defaults).
-#[tauri::command]
-pub async fn alert_rules(state: State<'_, AppState>) -> Result<Rules> {
-    let path = config_path(&state).await?;
-    tandem::alerts::load(&path).map_err(|e| Error::new("invalid", e.to_string()))
+/// The name and colour teammates see for this member.
+#[derive(Debug, Serialize)]
+pub struct Profile {
+    name: String,
+    colour: String,
 }
 
-/// Saves the alert thresholds; the peer applies them when the workspace is next opened.
+/// This member's name and colour in force.
+#[tauri::command]
+pub async fn profile(state: State<'_, AppState>) -> Result<Profile> {
+    let (name, colour) = state.node().await?.profile().await?;
+    Ok(Profile { name, colour })
+}
+
+/// Renames this member and/or changes its colour, for every peer, at once.
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn set_profile(state: State<'_, AppState>, name: Option<String>, colour: Option<String>) -> Result<Profile> {
+    let node = state.node().await?;
+    let (name, colour) = node.set_profile(name.as_deref(), colour.as_deref()).await?;
+    Ok(Profile { name, colour })
+}
+
+/// The alert thresholds in force (`[alerts]` of `.tandem/config.toml`, else defaults).
+#[tauri::command]
+pub async fn alert_rules(state: State<'_, AppState>) -> Result<Rules> {
+    Ok(state.node().await?.alert_rules()?)
+}
+
+/// Saves the alert thresholds; they are in force at once.
 #[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
 pub async fn set_alert_rules(state: State<'_, AppState>, rules: Rules) -> Result<()> {
-    let path = config_path(&state).await?;
-    tandem::alerts_config::save(&path, &rules).map_err(|e| Error::new("invalid", e.to_string()))
-}
-
-async fn config_path(state: &AppState) -> Result<PathBuf> {
-    let node = state.node().await?;
-    let layout = Layout::new(node.root()).map_err(tandem::Error::from)?;
-    Ok(layout.state_dir().join("config.toml"))
+    state
+        .node()
+        .await?
+        .set_alert_rules(rules)
+        .map_err(|e| Error::new("invalid", e.to_string()))
 }

@@ -10,7 +10,7 @@ export interface JoinProgress {
   received: number;
   total: number;
 }
-import type { ChatMessage, CommandError, CommentAction, CommentKind, LiveView, Role, Status, Thread } from "./types";
+import type { ChatMessage, CommandError, CommentAction, CommentKind, LiveView, Profile, Role, Status, Thread } from "./types";
 
 export const api = {
   startupDir: () => invoke<string | null>("startup_dir"),
@@ -61,9 +61,14 @@ export const api = {
   metricsSeries: (peer: string) => invoke<Metrics[]>("metrics_series", { peer }),
   /** Native notifications for alerts and mentions on or off (the shell raises them). */
   setNotifications: (enabled: boolean) => invoke<void>("set_notifications", { enabled }),
+  /** The name and colour teammates see for this member. */
+  profile: () => invoke<Profile>("profile"),
+  /** Renames this member and/or changes its colour, for every peer, at once. */
+  setProfile: (change: { name?: string; colour?: string }) =>
+    invoke<Profile>("set_profile", { name: change.name ?? null, colour: change.colour ?? null }),
   /** The open workspace's alert thresholds. */
   alertRules: () => invoke<AlertRules>("alert_rules"),
-  /** Saves them to `.tandem/config.toml`; they apply when the workspace is next opened. */
+  /** Saves them to `.tandem/config.toml`; they are in force at once. */
   setAlertRules: (rules: AlertRules) => invoke<void>("set_alert_rules", { rules }),
   /** The activity feed, newest first. */
   activity: () => invoke<ActivityItem[]>("activity"),

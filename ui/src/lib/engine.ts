@@ -6,13 +6,14 @@ import { api, errorText } from "./api";
 import { catchUp, closeAllDocs } from "./docs";
 import { handleMonitorEvent, refreshActivity, resetMonitor, setAlerts } from "./monitor";
 import { notFollowing, reduceFollow, type FollowAction } from "./follow";
-import { nameForEngine, settings } from "./settings";
 import {
   activeFile,
   chat,
   closeFile,
   comments,
   following,
+  liveAgents,
+  liveMetricPeers,
   livePeers,
   openFile,
   revealCursor,
@@ -67,17 +68,37 @@ export async function refreshChat(): Promise<void> {
 
 let liveFailing = false;
 let revealSeq = 0;
+let liveRunning: Promise<void> | null = null;
+let liveAgain = false;
 
-/** Reads every peer's presence and cursor; the editor and the follow mode act on it. */
-export async function refreshLive(): Promise<void> {
+/** Reads every peer's presence and cursor; the editor and the follow mode act on it. Calls made
+ * while a read is under way fold into one more read after it (presence events come in bursts). */
+export function refreshLive(): Promise<void> {
+  if (liveRunning) {
+    liveAgain = true;
+    return liveRunning;
+  }
+  liveRunning = readLive().finally(() => {
+    liveRunning = null;
+    if (liveAgain) {
+      liveAgain = false;
+      void refreshLive();
+    }
+  });
+  return liveRunning;
+}
+
+async function readLive(): Promise<void> {
   try {
     const view = await api.liveView();
     liveFailing = false;
     if (!get(status)) return;
     livePeers.set(view.peers);
+    liveAgents.set(view.agents);
+    liveMetricPeers.set(Object.keys(view.metrics));
     dispatchFollow({ kind: "live", peers: view.peers });
   } catch (e) {
-    // Polled twice a second: say it once per failure streak.
+    // Say it once per failure streak.
     if (!liveFailing) showError("Could not read where teammates are: " + errorText(e));
     liveFailing = true;
   }
@@ -115,6 +136,9 @@ function apply(effect: Effect): void {
   switch (effect.kind) {
     case "refresh_status":
       void refreshStatus();
+      break;
+    case "refresh_live":
+      void refreshLive();
       break;
     case "refresh_comments":
       // One `review_changed` event covers comments and review requests.
@@ -166,6 +190,8 @@ export function enterWorkspace(s: Status): void {
   reviews.set([]);
   lastConnectionError.set(null);
   livePeers.set([]);
+  liveAgents.set([]);
+  liveMetricPeers.set([]);
   following.set(notFollowing);
   revealCursor.set(null);
   resetMonitor();
@@ -175,18 +201,6 @@ export function enterWorkspace(s: Status): void {
   void refreshComments();
   void refreshReviews();
   void refreshChat();
-}
-
-/** Stops the peer and opens the same folder again: a new name and the alert thresholds apply. */
-export async function reopenWorkspace(): Promise<void> {
-  const root = get(status)?.root;
-  if (!root) return;
-  await leaveWorkspace();
-  try {
-    enterWorkspace(await api.openWorkspace(root, nameForEngine(get(settings))));
-  } catch (e) {
-    showError(`Could not reopen ${root}: ` + errorText(e));
-  }
 }
 
 export async function leaveWorkspace(): Promise<void> {
@@ -199,6 +213,8 @@ export async function leaveWorkspace(): Promise<void> {
   status.set(null);
   lastConnectionError.set(null);
   livePeers.set([]);
+  liveAgents.set([]);
+  liveMetricPeers.set([]);
   following.set(notFollowing);
   revealCursor.set(null);
   resetMonitor();

@@ -1,6 +1,7 @@
 // The app's own settings (kept in localStorage): the display name given to the engine when a
-// workspace is opened, and whether alerts and mentions raise native notifications. Alert
-// thresholds live in the workspace's `.tandem/config.toml` instead (see SettingsPanel).
+// workspace is created or joined, and whether alerts and mentions raise native notifications.
+// A name or colour changed in a workspace travels in its review log (the engine's profile), and
+// its alert thresholds live in its `.tandem/config.toml` (see SettingsPanel).
 
 import { writable, type Readable } from "svelte/store";
 import type { KeyValue } from "./stores";
@@ -13,8 +14,19 @@ export interface Settings {
 
 export const DEFAULT_SETTINGS: Settings = { name: "", notifications: true };
 
-/** The longest display name kept (the engine shows it in presence, chat and comments). */
-export const MAX_NAME = 40;
+/** The longest display name (the engine's `profile::MAX_NAME`). */
+export const MAX_NAME = 32;
+
+/** Why the engine would refuse `name` (one word of letters, digits, `-`, `_`, `.`), or null. */
+export function nameProblem(name: string): string | null {
+  const n = name.trim();
+  if (n.length === 0 || [...n].length > MAX_NAME) return `A name is 1 to ${MAX_NAME} characters.`;
+  if (!/^[\p{L}\p{N}._-]+$/u.test(n)) return "A name is one word of letters, digits, '-', '_' or '.' (so that @name mentions it).";
+  return null;
+}
+
+/** Colours offered in the settings (any `#rrggbb` works). */
+export const PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324", "#469990", "#808000"];
 
 export interface SettingsStore extends Readable<Settings> {
   set(next: Partial<Settings>): void;

@@ -76,7 +76,15 @@ describe("reduceEvent", () => {
     expect(reduceEvent({ event: "peer_connected", peer: "p", address: "/ip4/1.2.3.4" }, [])).toContainEqual({
       kind: "refresh_status",
     });
-    expect(reduceEvent({ event: "review_changed" }, [])).toEqual([{ kind: "refresh_comments" }]);
+    expect(reduceEvent({ event: "review_changed" }, [])).toContainEqual({ kind: "refresh_comments" });
+  });
+
+  it("reads the live view when a teammate's presence changes or a name may have (review log)", () => {
+    expect(reduceEvent({ event: "presence_changed", peer: "p" }, [])).toEqual([{ kind: "refresh_live" }]);
+    const review = reduceEvent({ event: "review_changed" }, []);
+    expect(review).toContainEqual({ kind: "refresh_live" });
+    expect(review).toContainEqual({ kind: "refresh_chat" });
+    expect(reduceEvent({ event: "members_changed" }, [])).toContainEqual({ kind: "refresh_status" });
   });
 
   it("passes chat messages through and shows refusals as errors", () => {

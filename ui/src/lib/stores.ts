@@ -4,7 +4,7 @@
 import { get, writable, type Readable } from "svelte/store";
 import { notFollowing, type FollowState } from "./follow";
 import type { Review } from "./reviews";
-import type { ChatMessage, EngineEvent, LivePeer, Peer, Role, Status, Thread } from "./types";
+import type { Agent, ChatMessage, EngineEvent, LivePeer, Peer, Role, Status, Thread } from "./types";
 
 // ---- Recent workspaces (localStorage) ----
 
@@ -74,6 +74,10 @@ export const activeFile = writable<string | null>(null);
 export const cursorLine = writable<number>(1);
 /** Every peer's presence and cursor, from `live_view` (polled while the workspace is open). */
 export const livePeers = writable<LivePeer[]>([]);
+/** Every peer's agents, this peer's first (from the live view). */
+export const liveAgents = writable<Agent[]>([]);
+/** Peers whose metrics the live view holds. */
+export const liveMetricPeers = writable<string[]>([]);
 /** The teammate followed, if any. */
 export const following = writable<FollowState>(notFollowing);
 /** The followed teammate's caret to scroll into view (the editor of `path` acts on it). */
@@ -155,6 +159,7 @@ export function closeFile(path: string): void {
 /** What the UI must do about an engine event. */
 export type Effect =
   | { kind: "refresh_status" }
+  | { kind: "refresh_live" }
   | { kind: "refresh_comments" }
   | { kind: "refresh_chat" }
   | { kind: "chat"; message: ChatMessage }
@@ -184,8 +189,13 @@ export function reduceEvent(ev: EngineEvent, open: readonly string[]): Effect[] 
       return [{ kind: "refresh_status" }];
     case "member_joined":
       return [{ kind: "refresh_status" }, { kind: "info", text: `${ev.name || "A new member"} joined as ${ev.role}` }];
+    case "presence_changed":
+      return [{ kind: "refresh_live" }];
+    case "members_changed":
+      return [{ kind: "refresh_status" }, { kind: "refresh_live" }];
     case "review_changed":
-      return [{ kind: "refresh_comments" }];
+      // Names chosen in profiles travel in the review log: comments, chat and people show them.
+      return [{ kind: "refresh_comments" }, { kind: "refresh_chat" }, { kind: "refresh_live" }];
     case "chat":
       return [{ kind: "chat", message: ev.message }];
     case "mentioned":
@@ -203,6 +213,7 @@ export function reduceEvent(ev: EngineEvent, open: readonly string[]): Effect[] 
       return [
         ...open.map((path): Effect => ({ kind: "reload_file", path })),
         { kind: "refresh_status" },
+        { kind: "refresh_live" },
         { kind: "refresh_comments" },
         { kind: "refresh_chat" },
       ];

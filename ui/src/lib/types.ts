@@ -46,6 +46,13 @@ export interface FileStatus {
   hash: string;
 }
 
+/** The name and colour teammates see for a member (`profile`, `set_profile`). */
+export interface Profile {
+  name: string;
+  /** `#rrggbb` */
+  colour: string;
+}
+
 export interface Status {
   peer_id: string;
   name: string;
@@ -116,6 +123,8 @@ export type EngineEvent =
   | { event: "mentioned"; by: string; text: string }
   | { event: "activity"; item: unknown }
   | { event: "alert"; change: unknown }
+  | { event: "presence_changed"; peer: string }
+  | { event: "members_changed" }
   | { event: "root_missing" }
   | { event: "lagged"; missed: number };
 
