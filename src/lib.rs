@@ -16,6 +16,7 @@ pub mod fs_sync;
 pub mod invite;
 pub mod keys;
 pub mod members;
+pub mod memory;
 pub mod merge;
 pub mod metrics;
 pub mod net;

@@ -345,6 +345,7 @@ impl PeerArgs {
 }
 
 fn main() {
+    tandem::memory::compact_heap();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "tandem=info".into()))
         .with_writer(std::io::stderr)

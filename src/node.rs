@@ -80,6 +80,8 @@ pub struct Status {
     pub peer_id: String,
     /// This peer's display name.
     pub name: String,
+    /// The file this peer has open (the desktop app's editor, or the control API's `presence`).
+    pub file: Option<String>,
     /// The workspace folder.
     pub root: String,
     /// Workspace id, hex.
@@ -587,6 +589,7 @@ impl Node {
                 .find(|p| p.me)
                 .map(|p| p.name.clone())
                 .unwrap_or_else(|| self.inner.name.clone()),
+            file: live.peers.iter().find(|p| p.me).and_then(|p| p.file.clone()),
             root: self.inner.layout.root.display().to_string(),
             workspace_id: hex(&self.inner.workspace_id),
             addresses: net.listen,

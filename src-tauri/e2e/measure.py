@@ -11,8 +11,9 @@ Run through measure.sh, which starts the virtual display and tauri-driver.
    app's workspace streams its events (control API `events`); the figure is from the keydown's
    wall-clock time in the page to the peer's `file_changed` (origin `remote`) for that file.
 3. The app's idle CPU and memory with a workspace of N files open (one file in the editor),
-   from /proc over the given time: the app's process and its WebKit processes (every
-   descendant), CPU as a share of one core, memory as resident (RSS) and proportional (PSS) sets.
+   started as a user starts it (`tandem-desktop DIR FILE`, not through WebDriver), from /proc over
+   the given time: the app's process and its WebKit processes (every descendant), CPU as a share
+   of one core, memory as resident (RSS) and proportional (PSS) sets.
 """
 
 import argparse
@@ -21,6 +22,7 @@ import os
 import shutil
 import socket
 import statistics
+import subprocess
 import threading
 import time
 
@@ -30,6 +32,7 @@ from webdriver import Session, wait_for
 HARNESS = """
 window.__keys = [];
 window.__paint = [];
+window.__dom = [];
 const content = document.querySelector('.cm-content');
 let pending = null;
 document.addEventListener('keydown', (e) => {
@@ -40,6 +43,7 @@ new MutationObserver(() => {
   if (pending === null) return;
   const t0 = pending;
   pending = null;
+  window.__dom.push(performance.now() - t0);
   requestAnimationFrame(() => window.__paint.push(performance.now() - t0));
 }).observe(content, { childList: true, subtree: true, characterData: true });
 """
@@ -96,7 +100,8 @@ def typing(s, peer, keys):
             remote.append(events.times[before] - sent)
         time.sleep(0.03)  # a quick typist's pace, so each key is measured alone
     paint = wait_for("the paint times", lambda: s.script("return window.__paint"))
-    return paint, remote
+    dom = s.script("return window.__dom")
+    return paint, dom, remote
 
 
 def tree_of(pid):
@@ -153,21 +158,10 @@ def memory_kib(pids):
     return rss, pss
 
 
-def app_pid(app):
-    """The running app's process (the newest one of that binary)."""
-    found = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                if os.readlink(f"/proc/{d}/exe") == os.path.realpath(app):
-                    found.append(int(d))
-            except OSError:
-                pass
-    return max(found) if found else None
-
-
 def idle(args, out):
-    """Opens a workspace of args.files files, then samples the app over args.idle seconds."""
+    """Opens a workspace of args.files files with one of them in the editor, the way a user starts
+    the app (`tandem-desktop DIR FILE`, no WebDriver: automation keeps an inspector session in
+    both processes), then samples the app over args.idle seconds."""
     ws = os.path.join(out, "thousand")
     shutil.rmtree(ws, ignore_errors=True)
     line = "    let value = compute(input, 42); // a line of ordinary source text, about 70 bytes\n"
@@ -177,19 +171,23 @@ def idle(args, out):
         with open(path, "w") as f:
             f.write(f"// file {i}\nfn f{i}() {{\n" + line * 28 + "}\n")
     tandem(args.cli, "init", ws)
-    s = Session(args.driver, {"tauri:options": {"application": os.path.abspath(args.app), "args": [ws]}})
+    shown = "pkg00/mod00.rs"
+    log = open(os.path.join(out, "idle-app.log"), "w")
+    app = subprocess.Popen([os.path.abspath(args.app), ws, shown], stdout=log, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL)
     try:
-        status = wait_for("the app's peer", lambda: json.loads(tandem(args.cli, "-C", ws, "status", "--json")))
-        wait_for(f"{args.files} files served",
-                 lambda: len(json.loads(tandem(args.cli, "-C", ws, "status", "--json"))["files"]) >= args.files, 60)
-        try:
-            s.click(s.wait_css("mod00.rs in the tree", "button.file", containing="mod00.rs")[0])
-            s.wait_css("the editor", ".cm-content", containing="fn f")
-        finally:
-            s.screenshot(os.path.join(out, "thousand.png"))
-        pid = app_pid(args.app)
-        assert pid, "the app's process was not found"
+        def status():
+            try:
+                return json.loads(tandem(args.cli, "-C", ws, "status", "--json"))
+            except Exception:
+                return None
+
+        st = wait_for(f"{args.files} files served with {shown} in the editor",
+                      lambda: (s := status()) and len(s["files"]) >= args.files and s.get("file") == shown and s, 90)
+        if shutil.which("import"):
+            subprocess.run(["import", "-window", "root", os.path.join(out, "thousand.png")], timeout=30)
         time.sleep(5)  # let the start settle: the figure is of an idle app
+        pid = app.pid
         pids = tree_of(pid)
         t0, c0 = time.monotonic(), {p: cpu_ticks([p]) for p in pids}
         samples = []
@@ -204,9 +202,16 @@ def idle(args, out):
         rss = max(r for r, _ in samples) / 1024
         pss = max(p for _, p in samples) / 1024
         main_rss = memory_kib([pid])[0] / 1024
-        return cpu, rss, pss, main_rss, len(pids), len(status["files"]), wall
+        by = ", ".join(f"{comm(p)} {memory_kib([p])[1] / 1024:.0f} MB" for p in tree_of(pid))
+        print(f"  PSS by process at the end: {by}")
+        return cpu, rss, pss, main_rss, len(pids), len(st["files"]), wall
     finally:
-        s.close()
+        app.terminate()
+        try:
+            app.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            app.kill()
+        log.close()
 
 
 def latency(args, out):
@@ -246,8 +251,9 @@ def main():
     args = p.parse_args()
     out = os.path.abspath(args.out)
     if args.keys > 0:
-        paint, remote = latency(args, out)
+        paint, dom, remote = latency(args, out)
         print(f"keystroke to local paint:          {summary(paint)}   (target p99 <= 16 ms)", flush=True)
+        print(f"  of which keystroke to the DOM:   {summary(dom)}", flush=True)
         print(f"keystroke to the remote document:  {summary(remote)}   (target p99 <= 50 ms)"
               + (f"; {args.keys - len(remote)} keys without a remote change" if len(remote) < args.keys else ""),
               flush=True)

@@ -10,7 +10,7 @@ target="${CARGO_TARGET_DIR:-$HOME/.cache/tandem-target}"
 app="${TANDEM_DESKTOP:-$target/debug/tandem-desktop}"
 cli="${TANDEM_CLI:-$target/debug/tandem}"
 out="$(mktemp -d /tmp/tandem-measure.XXXXXX)"
-export USER=alice XDG_DATA_HOME="$out/xdg/data" XDG_CONFIG_HOME="$out/xdg/config" XDG_CACHE_HOME="$out/xdg/cache"
+export USER=alice XDG_DATA_HOME="$out/xdg/data" XDG_CONFIG_HOME="$out/xdg/config"
 echo "app: $app"
 "$here/driver.sh" "$out" bash -c 'python3 "$1/measure.py" --app "$2" --cli "$3" --out "$4" --driver "$TAURI_DRIVER_URL" "${@:5}"' \
   _ "$here" "$app" "$cli" "$out" "$@"

@@ -15,6 +15,23 @@ ENTER = "\ue007"
 ESCAPE = "\ue00c"
 
 
+POKE = """
+let mark = document.getElementById('__e2e_poke');
+if (!mark) {
+  mark = document.createElement('div');
+  mark.id = '__e2e_poke';
+  mark.style.cssText = 'position:fixed;right:0;bottom:0;width:1px;height:1px;pointer-events:none;z-index:99999';
+  document.body.appendChild(mark);
+}
+let frames = 30;
+const flicker = () => {
+  mark.style.background = frames % 2 ? 'rgba(0,0,0,0.02)' : 'rgba(0,0,0,0.03)';
+  if (--frames > 0) requestAnimationFrame(flicker);
+};
+flicker();
+"""
+
+
 class Timeout(AssertionError):
     """A condition did not hold before its deadline."""
 
@@ -117,7 +134,12 @@ class Session:
         return self.call("POST", "/execute/async", {"script": source, "args": list(args)})
 
     def screenshot(self, path):
-        """Saves a PNG of the window."""
+        """Saves a PNG of the window.
+
+        WebKitWebDriver takes it after the page's next presentation update, and a page drawn
+        without GPU compositing (the app's default, src-tauri/src/webview.rs) presents nothing
+        while idle: a 1-pixel mark flickering for a few frames makes an update come."""
+        self.script(POKE)
         png = base64.b64decode(self.call("GET", "/screenshot"))
         with open(path, "wb") as f:
             f.write(png)

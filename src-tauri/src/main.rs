@@ -7,12 +7,14 @@ mod commands;
 mod error;
 mod notify;
 mod state;
+mod webview;
 
 use state::AppState;
 use std::path::PathBuf;
 use tauri::{Manager, RunEvent};
 
 fn main() {
+    tandem::memory::compact_heap();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -21,16 +23,21 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
 
-    // `tandem-desktop [DIR]`: the UI asks for DIR with `startup_dir` and opens it.
+    // `tandem-desktop [DIR [FILE]]`: the UI asks for DIR with `startup_dir` and opens it, then
+    // shows FILE (relative to DIR) in the editor.
     let startup_dir = std::env::args_os()
         .nth(1)
         .map(PathBuf::from)
         .map(|p| std::path::absolute(&p).unwrap_or(p));
+    let startup_file = std::env::args().nth(2);
 
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_notification::init())
-        .manage(AppState::new(startup_dir))
+        .manage(AppState::new(startup_dir, startup_file))
         .setup(|app| {
+            if let Some(window) = app.get_webview_window("main") {
+                webview::configure(&window);
+            }
             // Ctrl-C or SIGTERM exits like closing the window: the peer stops cleanly.
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
@@ -41,6 +48,7 @@ fn main() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::workspace::startup_dir,
+            commands::workspace::startup_file,
             commands::workspace::open_workspace,
             commands::workspace::init_workspace,
             commands::workspace::join_workspace,

@@ -9,7 +9,7 @@ use tauri::{AppHandle, Emitter};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::Mutex;
 
-/// The event name the UI listens to; the payload is a [`tandem::Event`] as JSON.
+/// The event name the UI listens to; the payload is an array of [`tandem::Event`]s as JSON.
 pub const ENGINE_EVENT: &str = "engine";
 
 struct Running {
@@ -22,15 +22,18 @@ pub struct AppState {
     running: Mutex<Option<Running>>,
     /// The folder given on the command line, if any.
     pub startup_dir: Option<PathBuf>,
+    /// The file (relative to that folder) to show in the editor once it is open, if any.
+    pub startup_file: Option<String>,
     /// Whether alerts and mentions raise native notifications (a setting of the UI).
     pub notifications: AtomicBool,
 }
 
 impl AppState {
-    pub fn new(startup_dir: Option<PathBuf>) -> AppState {
+    pub fn new(startup_dir: Option<PathBuf>, startup_file: Option<String>) -> AppState {
         AppState {
             running: Mutex::new(None),
             startup_dir,
+            startup_file,
             notifications: AtomicBool::new(true),
         }
     }
@@ -68,22 +71,38 @@ async fn stop(running: Running) {
     running.node.shutdown().await;
 }
 
-/// Sends every engine event to the UI. After a lag the UI is told to reload what it shows.
+/// Most events sent to the UI in one message.
+const MAX_BATCH: usize = 512;
+
+/// Sends every engine event to the UI, as arrays: the events already waiting go in one message
+/// (a single event goes at once, alone). Each message is a script the web view evaluates, so a
+/// burst — a thousand files imported or checked out — costs one evaluation per batch, not one per
+/// event. After a lag the UI is told to reload what it shows.
 async fn forward(app: AppHandle, node: Node) {
     let mut events = node.subscribe();
     loop {
+        let mut batch = Vec::new();
         match events.recv().await {
-            Ok(event) => {
-                crate::notify::notify(&app, &event);
-                if let Err(e) = app.emit(ENGINE_EVENT, &event) {
-                    tracing::warn!("could not forward an engine event: {e}");
-                }
-            }
+            Ok(event) => batch.push(event),
             Err(RecvError::Lagged(n)) => {
                 tracing::warn!("the UI missed {n} engine events; asking it to reload");
-                let _ = app.emit(ENGINE_EVENT, serde_json::json!({ "event": "lagged", "missed": n }));
+                let lagged = serde_json::json!([{ "event": "lagged", "missed": n }]);
+                let _ = app.emit(ENGINE_EVENT, lagged);
+                continue;
             }
             Err(RecvError::Closed) => return,
+        }
+        while batch.len() < MAX_BATCH {
+            match events.try_recv() {
+                Ok(event) => batch.push(event),
+                Err(_) => break, // empty, or a lag the next recv reports
+            }
+        }
+        for event in &batch {
+            crate::notify::notify(&app, event);
+        }
+        if let Err(e) = app.emit(ENGINE_EVENT, &batch) {
+            tracing::warn!("could not forward engine events: {e}");
         }
     }
 }

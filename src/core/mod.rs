@@ -586,7 +586,15 @@ impl Core {
 
     /// Commits the batch, then (and only then) acknowledges, publishes and writes files.
     fn flush(&mut self) {
-        let mut batch = std::mem::take(&mut self.batch);
+        let batch = std::mem::take(&mut self.batch);
+        let burst = batch.rows.len() + batch.local.len() >= crate::memory::BURST_ROWS;
+        self.commit(batch);
+        if burst {
+            crate::memory::release_free();
+        }
+    }
+
+    fn commit(&mut self, mut batch: Batch) {
         let publish = Self::merge_local(&mut batch);
         if !batch.rows.is_empty() {
             let rows: Vec<(String, &[u8])> = batch

@@ -29,6 +29,12 @@ pub fn startup_dir(state: State<'_, AppState>) -> Option<String> {
     state.startup_dir.as_ref().map(|p| p.display().to_string())
 }
 
+/// The file given on the command line after the folder, if any (relative to it).
+#[tauri::command]
+pub fn startup_file(state: State<'_, AppState>) -> Option<String> {
+    state.startup_file.clone()
+}
+
 /// Starts serving an existing workspace as `name` (else the OS user name); `not_a_workspace` when
 /// `path` has no `.tandem/`.
 #[tauri::command]

@@ -14,6 +14,8 @@ import type { ChatMessage, CommandError, CommentAction, CommentKind, LiveView, P
 
 export const api = {
   startupDir: () => invoke<string | null>("startup_dir"),
+  /** The file to show once the startup folder is open (relative to it), if one was given. */
+  startupFile: () => invoke<string | null>("startup_file"),
   /** `name` is how teammates see this peer; none: the OS user name. */
   openWorkspace: (path: string, name?: string) => invoke<Status>("open_workspace", { path, name: name ?? null }),
   initWorkspace: (path: string, name?: string) => invoke<Status>("init_workspace", { path, name: name ?? null }),

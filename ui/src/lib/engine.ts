@@ -3,6 +3,7 @@
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { get } from "svelte/store";
 import { api, errorText } from "./api";
+import { coalesced } from "./coalesce";
 import { catchUp, closeAllDocs } from "./docs";
 import { handleMonitorEvent, refreshActivity, resetMonitor, setAlerts } from "./monitor";
 import { notFollowing, reduceFollow, type FollowAction } from "./follow";
@@ -30,7 +31,10 @@ import {
 } from "./stores";
 import type { EngineEvent, Status } from "./types";
 
-export async function refreshStatus(): Promise<void> {
+/** Reads the workspace status (files, peers, members); coalesced. */
+export const refreshStatus = coalesced(readStatus);
+
+async function readStatus(): Promise<void> {
   try {
     const s = await api.status();
     status.set(s);
@@ -41,7 +45,9 @@ export async function refreshStatus(): Promise<void> {
   }
 }
 
-export async function refreshComments(): Promise<void> {
+export const refreshComments = coalesced(readComments);
+
+async function readComments(): Promise<void> {
   try {
     comments.set(await api.comments());
   } catch (e) {
@@ -49,7 +55,9 @@ export async function refreshComments(): Promise<void> {
   }
 }
 
-export async function refreshReviews(): Promise<void> {
+export const refreshReviews = coalesced(readReviews);
+
+async function readReviews(): Promise<void> {
   try {
     reviews.set(await api.reviews());
   } catch (e) {
@@ -57,7 +65,9 @@ export async function refreshReviews(): Promise<void> {
   }
 }
 
-export async function refreshChat(): Promise<void> {
+export const refreshChat = coalesced(readChat);
+
+async function readChat(): Promise<void> {
   try {
     const log = await api.chatLog();
     chat.update((c) => mergeChat(c, log));
@@ -68,25 +78,9 @@ export async function refreshChat(): Promise<void> {
 
 let liveFailing = false;
 let revealSeq = 0;
-let liveRunning: Promise<void> | null = null;
-let liveAgain = false;
-
-/** Reads every peer's presence and cursor; the editor and the follow mode act on it. Calls made
- * while a read is under way fold into one more read after it (presence events come in bursts). */
-export function refreshLive(): Promise<void> {
-  if (liveRunning) {
-    liveAgain = true;
-    return liveRunning;
-  }
-  liveRunning = readLive().finally(() => {
-    liveRunning = null;
-    if (liveAgain) {
-      liveAgain = false;
-      void refreshLive();
-    }
-  });
-  return liveRunning;
-}
+/** Reads every peer's presence and cursor; the editor and the follow mode act on it. Coalesced:
+ * presence events come in bursts. */
+export const refreshLive = coalesced(readLive);
 
 async function readLive(): Promise<void> {
   try {
@@ -175,9 +169,11 @@ export function handleEvent(ev: EngineEvent): void {
   handleMonitorEvent(ev);
 }
 
-/** Starts forwarding `engine` events into the stores. */
+/** Starts forwarding `engine` events into the stores (they come in arrays: a burst is one message). */
 export function listenToEngine(): Promise<UnlistenFn> {
-  return listen<EngineEvent>("engine", (e) => handleEvent(e.payload));
+  return listen<EngineEvent[] | EngineEvent>("engine", (e) => {
+    for (const ev of Array.isArray(e.payload) ? e.payload : [e.payload]) handleEvent(ev);
+  });
 }
 
 /** Shows a workspace that a command just opened. */

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { debounce } from "./debounce";
 import { languageName } from "./language";
 import { minimalChange } from "./textdiff";
-import { treeRows } from "./tree";
+import { allDirs, revealPath, treeRows } from "./tree";
 
 function apply(before: string, after: string): string {
   const c = minimalChange(before, after);
@@ -58,6 +58,20 @@ describe("treeRows", () => {
       "0f a.md",
       "0f b.txt",
     ]);
+  });
+
+  it("leaves out what collapsed folders hold, and opens the folders of a file to reveal it", () => {
+    const paths = ["b.txt", "src/z.rs", "src/a/x.rs", "a.md"];
+    const all = allDirs(paths);
+    expect([...all].sort()).toEqual(["src", "src/a"]);
+    expect(treeRows(paths, all).map((r) => `${r.path}${r.open === false ? " (closed)" : ""}`)).toEqual([
+      "src (closed)",
+      "a.md",
+      "b.txt",
+    ]);
+    const shown = treeRows(paths, revealPath(all, "src/a/x.rs")).map((r) => r.path);
+    expect(shown).toContain("src/a/x.rs");
+    expect(revealPath(all, "a.md")).toEqual(all);
   });
 });
 
