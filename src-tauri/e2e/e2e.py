@@ -187,15 +187,19 @@ def the_peer_is_in_the_people_panel(ctx):
 
 
 def the_peers_agent_shows_its_progress(ctx):
-    """An agent registered and updated on B shows its progress in the Agents panel."""
+    """An agent registered and updated on B shows its progress and subtasks in the Agents panel."""
     peer, s = ctx.need_peer(), ctx.session
     peer.run("agent", "register", "e2e-runner", "--kind", "test-runner")
-    peer.run("agent", "update", "e2e-runner", "--task", "Run the end-to-end tests", "--progress", "42")
+    peer.run("agent", "update", "e2e-runner", "--task", "Run the end-to-end tests", "--progress", "42",
+             "--subtask", "build=done", "--subtask", "window=todo")
     ctx.show_tab("agents")
     bar = '[data-testid="agent"][data-agent="e2e-runner"] [data-testid="agent-progress"][data-progress="42"]'
     s.wait_css("e2e-runner at 42 % in the Agents panel", bar)
     s.wait_css("the task of e2e-runner", '[data-testid="agent"][data-agent="e2e-runner"]',
                containing="Run the end-to-end tests")
+    agent = '[data-testid="agent"][data-agent="e2e-runner"]'
+    s.wait_css("the done subtask", f'{agent} [data-testid="agent-subtask"][data-done="true"]', containing="build")
+    s.wait_css("the subtask to do", f'{agent} [data-testid="agent-subtask"][data-done="false"]', containing="window")
 
 
 def the_peers_metrics_are_charted(ctx):

@@ -16,7 +16,7 @@ export interface Transport {
 }
 
 export interface ProviderOptions {
-  /** Local updates made within this many ms are sent together. */
+  /** Local updates made within this many ms (default: one 60 Hz frame) are sent together. */
   coalesceMs?: number;
   /** Delay before the first retry of a failed send; doubles up to `maxRetryMs`. */
   retryMs?: number;
@@ -54,7 +54,7 @@ export class DocProvider {
     opts: ProviderOptions,
   ) {
     this.doc = docId(path);
-    this.opts = { coalesceMs: 30, retryMs: 250, maxRetryMs: 5000, ...opts };
+    this.opts = { coalesceMs: 16, retryMs: 250, maxRetryMs: 5000, ...opts };
     this.ydoc = new Y.Doc();
     this.ydoc.clientID = clientId;
     this.ytext = this.ydoc.getText("content");

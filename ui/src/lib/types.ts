@@ -22,11 +22,17 @@ export interface Peer {
   role: Role | null;
 }
 
+export interface Subtask {
+  name: string;
+  done: boolean;
+}
+
 export interface Task {
   title: string;
   progress: number;
   started: number;
   eta: number | null;
+  subtasks?: Subtask[];
 }
 
 export interface Agent {
