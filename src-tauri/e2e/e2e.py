@@ -299,6 +299,16 @@ def a_mention_raises_a_native_notification(ctx):
         xdo("windowfocus", "--sync", window[0])
 
 
+def a_file_given_on_the_command_line_opens_in_the_editor(ctx):
+    """`tandem-desktop A README.md` (a new session) opens A with README.md in the editor, and the
+    peer reports it as this peer's open file."""
+    s = ctx.open_app(ctx.workspace, "README.md")
+    wait_for("README.md in the editor", lambda: "# End-to-end" in ctx.editor_text())
+    s.wait_css("README.md's tab", ".tab", containing="README.md")
+    wait_for("README.md as the open file in the status",
+             lambda: json.loads(tandem(ctx.cli, "-C", ctx.workspace, "status", "--json")).get("file") == "README.md")
+
+
 def a_bad_invite_code_shows_an_error(ctx):
     """In a new app session on the welcome screen, joining with a bad code shows why, in words."""
     s = ctx.open_app()
@@ -332,6 +342,7 @@ STEPS = [
     a_teammates_new_name_shows_in_the_people_panel,
     alert_thresholds_saved_in_settings_apply_at_once,
     a_mention_raises_a_native_notification,
+    a_file_given_on_the_command_line_opens_in_the_editor,
     a_bad_invite_code_shows_an_error,
 ]
 
