@@ -83,12 +83,13 @@ def main():
         s.click(tree[0])
         wait_for("the editor", lambda: "word_counts" in "".join(s.text(e) for e in s.find_all(".cm-content")))
 
-        for name, line, col in (("bob", 7, 23), ("carol", 19, 22)):
+        for name, line, col, colour in (("bob", 7, 23, "#f58231"), ("carol", 19, 22, "#42d4f4")):
             code = tandem(args.cli, "-C", demo, "invite", "--ttl", "10m").strip()
             peer = HeadlessPeer(args.cli, code, os.path.join(out, name), name, os.path.join(out, f"{name}.log"))
             peers.append(peer)
             wait_for(f"{name}'s copy", lambda: os.path.exists(peer.path("src/main.rs")), timeout=60)
             wait_for(f"{name}'s control socket", lambda: peer.control("status"))
+            peer.control("profile", colour=colour)  # one colour each, whatever their ids hash to
             peer.control("presence", file="src/main.rs", line=line, col=col)
         bob, carol = peers
         bob.run("agent", "register", "tests", "--kind", "test-runner")
