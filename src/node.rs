@@ -106,7 +106,7 @@ pub struct Status {
 pub struct ConnectedPeer {
     /// Peer id.
     pub id: String,
-    /// Display name (presence, else the members document; "" if unknown).
+    /// Display name (presence, else the name in force from the members document and profiles; "" if unknown).
     pub name: String,
     /// online / idle / away / offline.
     pub status: crate::presence::Status,

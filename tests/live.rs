@@ -412,6 +412,13 @@ async fn a_member_renames_and_recolours_itself_live_and_it_lasts() {
     .await;
     assert_eq!(bob.node.profile().await.unwrap().0, "robert");
     assert_eq!(bob.node.status().await.unwrap().name, "robert");
+    let bob_id = bob.node.peer_id().to_string();
+    wait_for(
+        &[&alice.node],
+        "alice's status lists bob's member record as robert",
+        || async { alice.node.status().await.unwrap().docs.members[&bob_id].name == "robert" },
+    )
+    .await;
 
     // Someone else's name is refused with a reason, and nothing changes.
     let err = bob.node.set_profile(Some("Alice"), None).await.unwrap_err().to_string();

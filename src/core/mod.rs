@@ -721,7 +721,17 @@ impl Core {
                     reason: s.to_string(),
                 })
                 .collect(),
-            members: self.docs.members().into_iter().collect(),
+            // Each with the name in force (a name chosen since joining replaces the joined one).
+            members: {
+                let names = self.who();
+                let mut members = self.docs.members();
+                for (peer, rec) in members.iter_mut() {
+                    if let Some(w) = names.get(peer) {
+                        rec.name = w.name.clone();
+                    }
+                }
+                members.into_iter().collect()
+            },
             quarantined: self.quarantined,
             root_missing: self.root_missing,
         }

@@ -1,9 +1,8 @@
-// Which CodeMirror language a file gets, by extension.
+// Which CodeMirror language a file gets, by extension. Each language is its own chunk, loaded
+// the first time a file of that language is opened: their parsers are most of the editor's
+// code, and a session editing Rust never needs the JavaScript or Markdown grammar in memory.
 
 import type { Extension } from "@codemirror/state";
-import { javascript } from "@codemirror/lang-javascript";
-import { rust } from "@codemirror/lang-rust";
-import { markdown } from "@codemirror/lang-markdown";
 
 export type LanguageName = "javascript" | "typescript" | "jsx" | "tsx" | "json" | "rust" | "markdown" | "plain";
 
@@ -34,21 +33,22 @@ export function languageName(path: string): LanguageName {
   }
 }
 
-export function languageFor(path: string): Extension {
+/** The language support for `path`, loaded on first use ([] for plain text). */
+export async function loadLanguage(path: string): Promise<Extension> {
   switch (languageName(path)) {
     case "javascript":
     case "json":
-      return javascript();
+      return (await import("@codemirror/lang-javascript")).javascript();
     case "jsx":
-      return javascript({ jsx: true });
+      return (await import("@codemirror/lang-javascript")).javascript({ jsx: true });
     case "typescript":
-      return javascript({ typescript: true });
+      return (await import("@codemirror/lang-javascript")).javascript({ typescript: true });
     case "tsx":
-      return javascript({ typescript: true, jsx: true });
+      return (await import("@codemirror/lang-javascript")).javascript({ typescript: true, jsx: true });
     case "rust":
-      return rust();
+      return (await import("@codemirror/lang-rust")).rust();
     case "markdown":
-      return markdown();
+      return (await import("@codemirror/lang-markdown")).markdown();
     case "plain":
       return [];
   }
