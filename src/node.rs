@@ -581,15 +581,11 @@ impl Node {
             entry.rtt_ms = p.rtt_ms;
             entry.score = p.score;
         }
+        let me = live.peers.iter().find(|p| p.me);
         Ok(Status {
             peer_id: self.inner.peer_id.to_string(),
-            name: live
-                .peers
-                .iter()
-                .find(|p| p.me)
-                .map(|p| p.name.clone())
-                .unwrap_or_else(|| self.inner.name.clone()),
-            file: live.peers.iter().find(|p| p.me).and_then(|p| p.file.clone()),
+            name: me.map_or_else(|| self.inner.name.clone(), |p| p.name.clone()),
+            file: me.and_then(|p| p.file.clone()),
             root: self.inner.layout.root.display().to_string(),
             workspace_id: hex(&self.inner.workspace_id),
             addresses: net.listen,

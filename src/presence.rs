@@ -118,9 +118,7 @@ impl State {
         }
         ciborium::from_reader(bytes).map_err(|e| format!("malformed presence: {e}"))
     }
-}
 
-impl State {
     /// Whether the side panel would show `other` differently (metrics and `seq` aside).
     pub fn shows_differently(&self, other: &State) -> bool {
         (

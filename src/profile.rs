@@ -77,16 +77,40 @@ pub fn fold(log: &[Entry], members: &HashMap<String, Who>) -> HashMap<String, Pr
     let mut taken: HashMap<String, &str> = HashMap::new();
     for (author, _, name) in claims {
         let key = name.to_lowercase();
-        let joined_by_other = members
-            .iter()
-            .any(|(peer, w)| peer != author && w.name.to_lowercase() == key);
-        if joined_by_other || taken.get(&key).is_some_and(|holder| *holder != author) {
+        if joined_by_other(&key, author, members).is_some() || taken.get(&key).is_some_and(|holder| *holder != author) {
             continue;
         }
         taken.insert(key, author);
         out.entry(author.to_string()).or_default().name = Some(name);
     }
     out
+}
+
+/// The name, as another member holds it, that `name` would clash with if `me` claimed it now:
+/// another member joined with it, or has it in force (the rule of [`fold`], asked before a claim
+/// so that the user gets a reason instead of a claim that is not taken).
+pub fn holder<'a>(
+    name: &str,
+    me: &str,
+    members: &'a HashMap<String, Who>,
+    profiles: &'a HashMap<String, Profile>,
+) -> Option<&'a str> {
+    let key = name.to_lowercase();
+    joined_by_other(&key, me, members).or_else(|| {
+        profiles
+            .iter()
+            .filter(|(peer, _)| *peer != me)
+            .filter_map(|(_, p)| p.name.as_deref())
+            .find(|n| n.to_lowercase() == key)
+    })
+}
+
+/// The joined name of a member other than `me` that equals `key` (lowercase), if any.
+fn joined_by_other<'a>(key: &str, me: &str, members: &'a HashMap<String, Who>) -> Option<&'a str> {
+    members
+        .iter()
+        .find(|(peer, w)| *peer != me && w.name.to_lowercase() == key)
+        .map(|(_, w)| w.name.as_str())
 }
 
 /// Applies the profiles to `who`: chosen names replace joined ones.

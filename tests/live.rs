@@ -436,15 +436,8 @@ async fn a_member_renames_and_recolours_itself_live_and_it_lasts() {
         })
         .await
         .unwrap();
-    let mentioned = tokio::time::timeout(DEADLINE, async {
-        loop {
-            if let Ok(Event::Mentioned { .. }) = bob_events.recv().await {
-                return;
-            }
-        }
-    })
-    .await;
-    assert!(mentioned.is_ok(), "a mention of the new name notifies bob");
+    let mentioned = event_arrives(&mut bob_events, |e| matches!(e, Event::Mentioned { .. })).await;
+    assert!(mentioned, "a mention of the new name notifies bob");
     let bob = restart(bob, "bob").await;
     assert_eq!(bob.node.profile().await.unwrap(), ("robert".into(), "#12ab9f".into()));
     let alice = restart(alice, "alice").await;
@@ -469,20 +462,12 @@ async fn alert_thresholds_saved_while_running_are_in_force_at_once_and_kept() {
     rules.cpu_percent = 0.0;
     rules.cpu_for_secs = 0;
     node.set_alert_rules(rules.clone()).unwrap();
-    let fired = tokio::time::timeout(DEADLINE, async {
-        loop {
-            if let Ok(Event::Alert {
-                change: tandem::alerts::Change::Fired(a),
-            }) = events.recv().await
-            {
-                if a.rule == "cpu" {
-                    return;
-                }
-            }
-        }
-    })
+    let fired = event_arrives(
+        &mut events,
+        |e| matches!(e, Event::Alert { change: tandem::alerts::Change::Fired(a) } if a.rule == "cpu"),
+    )
     .await;
-    assert!(fired.is_ok(), "the cpu alert fired under the new threshold");
+    assert!(fired, "the cpu alert fired under the new threshold");
     assert_eq!(node.alert_rules().unwrap(), rules, "saved to .tandem/config.toml");
     let mut bad = rules.clone();
     bad.cpu_percent = 250.0;

@@ -524,9 +524,9 @@ impl Core {
             }
             Cmd::OwnProfile { reply } => {
                 let me = self.me.to_string();
-                let name = self.who().remove(&me).map(|w| w.name);
-                let profile = self.profiles().remove(&me).unwrap_or_default();
-                let _ = reply.send(name.map(|n| (n, profile)));
+                let (mut who, mut profiles) = self.named();
+                let profile = profiles.remove(&me).unwrap_or_default();
+                let _ = reply.send(who.remove(&me).map(|w| (w.name, profile)));
             }
             Cmd::SetMeta { key, value } => {
                 if let Err(e) = self.store.meta_set(&key, &value) {

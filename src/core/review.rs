@@ -72,7 +72,25 @@ impl Core {
         self.named().1
     }
 
-    fn named(&self) -> (HashMap<String, Who>, HashMap<String, Profile>) {
+    /// Every member's role and the name it joined with (the members document alone).
+    fn joined(&self) -> HashMap<String, Who> {
+        self.docs
+            .members()
+            .into_iter()
+            .map(|(p, r)| {
+                (
+                    p,
+                    Who {
+                        role: r.role,
+                        name: r.name,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// Both of the above, from one fold.
+    pub(super) fn named(&self) -> (HashMap<String, Who>, HashMap<String, Profile>) {
         let version: Vec<u8> = [DocId::Members, DocId::Review]
             .iter()
             .flat_map(|id| {
@@ -86,20 +104,7 @@ impl Core {
                 return (who.clone(), profiles.clone());
             }
         }
-        let mut who: HashMap<String, Who> = self
-            .docs
-            .members()
-            .into_iter()
-            .map(|(p, r)| {
-                (
-                    p,
-                    Who {
-                        role: r.role,
-                        name: r.name,
-                    },
-                )
-            })
-            .collect();
+        let mut who = self.joined();
         let profiles = profile::fold(&self.log(&DocId::Review, OPS), &who);
         profile::apply(&mut who, &profiles);
         *self.who_cache.borrow_mut() = Some((version, who.clone(), profiles.clone()));
@@ -123,25 +128,10 @@ impl Core {
         if name.is_none() && colour.is_none() {
             return Err("nothing to change: give a name or a colour".into());
         }
-        let me = self.me.to_string();
         if let Some(name) = &name {
-            let joined = self.docs.members();
-            let key = name.to_lowercase();
-            let holder = self
-                .who()
-                .into_iter()
-                .chain(joined.into_iter().map(|(p, r)| {
-                    (
-                        p,
-                        Who {
-                            role: r.role,
-                            name: r.name,
-                        },
-                    )
-                }))
-                .find(|(p, w)| *p != me && w.name.to_lowercase() == key);
-            if let Some((_, w)) = holder {
-                return Err(format!("the name {} is another member's; pick another", w.name));
+            let (joined, profiles) = (self.joined(), self.profiles());
+            if let Some(held) = profile::holder(name, &self.me.to_string(), &joined, &profiles) {
+                return Err(format!("the name {held} is another member's; pick another"));
             }
         }
         let mut fields = vec![

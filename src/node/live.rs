@@ -93,11 +93,11 @@ pub struct LiveView {
 pub struct LiveConfig {
     /// This peer.
     pub me: PeerId,
-    /// Its display name.
+    /// Its display name at start (its profile may change it later).
     pub name: String,
     /// The workspace folder (for disk metrics).
     pub root: PathBuf,
-    /// Alert rules.
+    /// Alert rules at start (`LiveCmd::SetRules` replaces them).
     pub rules: Rules,
     /// Heartbeat.
     pub heartbeat: Duration,
@@ -203,8 +203,7 @@ impl Live {
             }
             LiveCmd::SetProfile { name, colour } => {
                 if let Some(n) = name {
-                    self.own.name = n.clone();
-                    self.cfg.name = n;
+                    self.own.name = n;
                 }
                 if let Some(c) = colour {
                     self.own.colour = c;
@@ -218,8 +217,7 @@ impl Live {
                 }
             }
             LiveCmd::SetRules(rules) => {
-                self.alerts.set_rules(rules.clone());
-                self.cfg.rules = rules;
+                self.alerts.set_rules(rules);
                 self.check_alerts(Instant::now());
             }
             LiveCmd::Agent { name, op, reply } => {
@@ -334,7 +332,7 @@ impl Live {
         agent.peer = self.cfg.me.to_string();
         let agent = agent.clone();
         self.dirty = true;
-        let (me, host) = (self.cfg.me.to_string(), self.cfg.name.clone());
+        let (me, host) = (self.cfg.me.to_string(), self.own.name.clone());
         self.note_agent(&me, &host, &agent);
         Ok(agent)
     }
@@ -400,7 +398,7 @@ impl Live {
         let own_failed: Vec<(&str, &str)> = failed(&self.own.agents);
         let mut seen = vec![Observation {
             peer: &me,
-            name: &self.cfg.name,
+            name: &self.own.name,
             metrics: self.own.metrics.as_ref(),
             online: true,
             failed_agents: own_failed,

@@ -116,6 +116,21 @@ where
     }
 }
 
+/// Whether an event matching `wanted` arrives on `events` before the deadline.
+pub async fn event_arrives(events: &mut broadcast::Receiver<Event>, wanted: impl Fn(&Event) -> bool) -> bool {
+    tokio::time::timeout(DEADLINE, async {
+        loop {
+            if let Ok(ev) = events.recv().await {
+                if wanted(&ev) {
+                    return;
+                }
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
 /// Every synced file under `dir` (not `.tandem/`), path → content.
 pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, String> {
     let mut out = std::collections::BTreeMap::new();
